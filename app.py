@@ -1,0 +1,104 @@
+"""Overview page: the Changning map with street boundaries, facilities and H3 coverage of one
+category, and the per-street coverage table against target.
+
+Run with ``streamlit run app.py``. Logic lives in ``geo/`` (computation) and ``layers/`` (map).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo._errors import InputError
+from geo.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
+from geo.coverage import CoverageResult, category_cells, compute_coverage
+from geo.io import read_demo, read_targets
+from geo.tables import district_table, street_table
+from geo.targets import Targets
+from layers.folium_layers import (
+    add_layer_control,
+    base_map,
+    coverage_layer,
+    facility_layer,
+    street_layer,
+)
+
+DEMO_NOTICE = ("演示数据：街道边界、人口与设施均为本项目生成的示意数据，非官方数据。"
+               " Demo data: boundaries, populations and facilities are approximate, generated "
+               "by this project — not official data.")
+GAP_STYLE = "background-color: #fde0dd"
+BASEMAPS = {"OpenStreetMap": "OpenStreetMap", "无底图 None (offline)": None}
+
+
+@st.cache_data(show_spinner=False)
+def load_inputs() -> tuple[Targets, object, object]:
+    """Targets, streets and facilities of the embedded demo data."""
+    targets = read_targets()
+    streets, facilities = read_demo(targets)
+    return targets, streets, facilities
+
+
+@st.cache_data(show_spinner="Computing coverage 正在计算覆盖…")
+def load_coverage(resolution: int) -> CoverageResult:
+    """Coverage of the demo data at an H3 resolution."""
+    targets, streets, facilities = load_inputs()
+    return compute_coverage(streets, facilities, targets, resolution=resolution)
+
+
+def render_map(result: CoverageResult, facilities: pd.DataFrame, targets: Targets, *,
+               category: str, mode: str, tiles: str | None) -> None:
+    """Draw streets, every facility layer and the chosen category's cells."""
+    fmap = base_map(tuple(result.boundaries.total_bounds), tiles=tiles,
+                    attribution="Demo data, approximate 演示数据（示意）")
+    coverage_layer(category_cells(result, category), radius_m=targets[category].radius_m,
+                   name=f"覆盖 Coverage: {targets[category].label()}", mode=mode).add_to(fmap)
+    street_layer(result.boundaries).add_to(fmap)
+    for key in result.categories:
+        facility_layer(facilities, category=key,
+                       name=targets[key].bilingual()).add_to(fmap)
+    add_layer_control(fmap)
+    st_folium(fmap, height=560, use_container_width=True, returned_objects=[])
+
+
+def highlight_gap(row: pd.Series) -> list[str]:
+    """Row style: a street below target is shaded red."""
+    return [GAP_STYLE if row["meets_target"] is False else ""] * len(row)
+
+
+def main() -> None:
+    """The overview page."""
+    st.set_page_config(page_title="长宁区15分钟生活圈覆盖 Changning coverage", layout="wide")
+    st.title("长宁区 15 分钟社区生活圈设施覆盖")
+    st.caption("Changning District: 15-minute walk coverage of facilities, per street")
+    st.warning(DEMO_NOTICE, icon="⚠️")
+    try:
+        targets, _, facilities = load_inputs()
+    except InputError as exc:
+        st.error(str(exc))
+        st.stop()
+    with st.sidebar:
+        present = [c for c in targets.keys() if c in set(facilities["category"])]
+        category = st.selectbox("设施类别 Category", present,
+                                format_func=lambda c: targets[c].bilingual())
+        resolution = st.slider("H3 分辨率 Resolution", MIN_RESOLUTION, MAX_RESOLUTION,
+                               DEFAULT_RESOLUTION)
+        mode = st.radio("着色 Colour by", ["distance", "covered"],
+                        format_func={"distance": "距离 Distance",
+                                     "covered": "覆盖/缺口 Covered/gap"}.get)
+        tiles = BASEMAPS[st.selectbox("底图 Basemap", list(BASEMAPS))]
+        st.caption(f"半径 Radius {targets[category].radius_m:,.0f} m — "
+                   f"{targets[category].radius_source}")
+    result = load_coverage(resolution)
+    st.subheader("全区 District")
+    st.dataframe(district_table(result, {c: targets[c].label() for c in result.categories}),
+                 hide_index=True)
+    render_map(result, facilities, targets, category=category, mode=mode, tiles=tiles)
+    st.subheader(f"各街道覆盖 Coverage per street: {targets[category].label()}")
+    table = street_table(result, category)
+    st.dataframe(table.style.apply(highlight_gap, axis=1), hide_index=True)
+    below = int((table["meets_target"] == False).sum())  # noqa: E712
+    st.caption(f"低于目标的街道 Streets below target: {below} / {len(table)} (highlighted)")
+
+
+main()

@@ -1,0 +1,55 @@
+"""Paths, coordinate reference systems and defaults, in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "BOUNDARIES_DIR",
+    "CATEGORIES",
+    "DATA_DIR",
+    "DEFAULT_RESOLUTION",
+    "DEMO_BOUNDARIES",
+    "DEMO_FACILITY_FILES",
+    "FACILITIES_DIR",
+    "FACILITY_STATUSES",
+    "INPUT_CRS",
+    "MAX_RESOLUTION",
+    "METRIC_CRS",
+    "MIN_RESOLUTION",
+    "ROOT",
+    "STORAGE_CRS",
+    "TARGETS_FILE",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Data directory; ``CHANGNING_DATA_DIR`` points the app at another one.
+DATA_DIR = Path(os.environ.get("CHANGNING_DATA_DIR", ROOT / "data"))
+BOUNDARIES_DIR = DATA_DIR / "boundaries"
+FACILITIES_DIR = DATA_DIR / "facilities"
+TARGETS_FILE = DATA_DIR / "targets.toml"
+
+DEMO_BOUNDARIES = BOUNDARIES_DIR / "changning_streets_demo.geojson"
+#: One demo file a category, in the order the app lists them.
+DEMO_FACILITY_FILES = {
+    "charger": FACILITIES_DIR / "chargers_demo.csv",
+    "market": FACILITIES_DIR / "markets_demo.csv",
+    "sports": FACILITIES_DIR / "sports_demo.csv",
+    "canteen": FACILITIES_DIR / "canteens_demo.csv",
+    "parking": FACILITIES_DIR / "parking_demo.csv",
+}
+CATEGORIES = tuple(DEMO_FACILITY_FILES)
+
+#: Stored and displayed: WGS-84 longitude/latitude in degrees.
+STORAGE_CRS = "EPSG:4326"
+#: Distances and areas: UTM zone 51N, metres (fits Shanghai).
+METRIC_CRS = "EPSG:32651"
+
+DEFAULT_RESOLUTION = 10
+MIN_RESOLUTION = 7
+MAX_RESOLUTION = 12
+
+#: Coordinate systems a facility row may declare in its ``crs`` field.
+INPUT_CRS = ("wgs84", "gcj02", "bd09")
+FACILITY_STATUSES = ("existing", "planned", "closed")

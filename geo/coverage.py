@@ -1,0 +1,323 @@
+"""The coverage engine: distance from each H3 cell to the nearest facility, per category, and
+the per-street and district summaries against the targets.
+
+Distances are straight lines in metres, measured in the metric CRS (UTM 51N).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+
+from geo._errors import InputError, raise_if_problems
+from geo.config import METRIC_CRS, STORAGE_CRS
+from geo.hexgrid import cell_polygons, spread_population, street_cells, validate_resolution
+from geo.targets import Targets
+
+__all__ = [
+    "CoverageResult",
+    "active_facilities",
+    "category_cells",
+    "cell_coverage",
+    "compute_coverage",
+    "coverage_to_dict",
+    "district_summary",
+    "facilities_in_streets",
+    "gap_cells",
+    "nearest_facility",
+    "street_coverage",
+    "streets_below_target",
+]
+
+SHARE_TOLERANCE = 1e-12
+
+
+@cache
+def _to_metric() -> Transformer:
+    return Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
+
+
+def _metric_xy(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """(n, 2) metres in the metric CRS for WGS-84 degrees."""
+    x, y = _to_metric().transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return np.column_stack([x, y])
+
+
+def active_facilities(facilities: pd.DataFrame) -> pd.DataFrame:
+    """Facilities that count for coverage: every one that is not closed."""
+    return facilities[facilities["status"] != "closed"]
+
+
+def nearest_facility(cells: pd.DataFrame, facilities: pd.DataFrame) -> pd.DataFrame:
+    """The nearest of ``facilities`` to each cell centre.
+
+    Parameters
+    ----------
+    cells
+        ``lon``/``lat`` of cell centres, WGS-84 degrees.
+    facilities
+        ``lon``/``lat`` (WGS-84 degrees), ``id`` and ``name``; all of them count.
+
+    Returns
+    -------
+    DataFrame on the cells' index: ``distance_m`` (straight line, metres; inf when there is no
+    facility), ``nearest_id`` and ``nearest_name`` (None when there is none).
+    """
+    out = pd.DataFrame(index=cells.index)
+    if len(facilities) == 0 or len(cells) == 0:
+        out["distance_m"] = np.inf
+        out["nearest_id"] = None
+        out["nearest_name"] = None
+        return out
+    tree = cKDTree(_metric_xy(facilities["lon"], facilities["lat"]))
+    distance, position = tree.query(_metric_xy(cells["lon"], cells["lat"]), k=1)
+    out["distance_m"] = distance
+    out["nearest_id"] = facilities["id"].to_numpy()[position]
+    out["nearest_name"] = facilities["name"].to_numpy()[position]
+    return out
+
+
+def cell_coverage(
+    cells: pd.DataFrame,
+    facilities: pd.DataFrame,
+    targets: Targets,
+    *,
+    categories: Sequence[str],
+) -> pd.DataFrame:
+    """Distance to the nearest not-closed facility of each category, for every cell.
+
+    Returns
+    -------
+    DataFrame with one row per (cell, category): ``cell``, ``category``, ``distance_m``,
+    ``nearest_id``, ``nearest_name``, ``radius_m`` and ``covered`` (distance ≤ radius).
+    Facilities outside the streets count too.
+    """
+    usable = active_facilities(facilities)
+    parts = []
+    for category in categories:
+        part = nearest_facility(cells, usable[usable["category"] == category])
+        part["radius_m"] = targets[category].radius_m
+        part["covered"] = part["distance_m"] <= part["radius_m"]
+        parts.append(part.assign(category=category).rename_axis("cell").reset_index())
+    columns = ["cell", "category", "distance_m", "nearest_id", "nearest_name", "radius_m",
+               "covered"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
+def facilities_in_streets(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Count and total capacity of not-closed facilities inside each street, per category.
+
+    Returns
+    -------
+    DataFrame indexed by (``code``, ``category``) with ``facilities`` and ``capacity``.
+    """
+    usable = active_facilities(facilities)
+    joined = gpd.sjoin(usable[["category", "capacity", "geometry"]],
+                       streets[["code", "geometry"]], how="inner", predicate="within")
+    joined = joined[~joined.index.duplicated()]  # a point on a shared border counts once
+    grouped = joined.groupby(["code", "category"])
+    return pd.DataFrame({"facilities": grouped.size(),
+                         "capacity": grouped["capacity"].sum(min_count=0)})
+
+
+def _shares(group: pd.DataFrame) -> pd.Series:
+    weight = group["population"].fillna(1.0)
+    total = weight.sum()
+    return pd.Series({
+        "cells": len(group),
+        "covered_cells": int(group["covered"].sum()),
+        "covered_cell_share": group["covered"].mean() if len(group) else np.nan,
+        "covered_population_share": (weight * group["covered"]).sum() / total if total else np.nan,
+    })
+
+
+def street_coverage(
+    streets: gpd.GeoDataFrame,
+    cells: pd.DataFrame,
+    coverage: pd.DataFrame,
+    facilities: gpd.GeoDataFrame,
+    targets: Targets,
+) -> pd.DataFrame:
+    """Per street and category: cells, covered cells and shares, facilities inside, target.
+
+    Returns
+    -------
+    DataFrame with one row per (street, category), streets in code order and categories in the
+    coverage frame's order: ``code``, ``name``, ``category``, ``population``, ``cells``,
+    ``covered_cells``, ``covered_cell_share``, ``covered_population_share``, ``facilities``,
+    ``capacity``, ``radius_m``, ``target_share`` and ``meets_target`` (NA for a street with no
+    cell). A share weighs cells by ``cells["population"]``, or equally where it is unknown.
+    """
+    categories = list(dict.fromkeys(coverage["category"]))
+    merged = coverage.merge(cells[["code", "population"]], left_on="cell", right_index=True)
+    grid = pd.MultiIndex.from_product([streets["code"], categories], names=["code", "category"])
+    stats = (merged.groupby(["code", "category"])[["population", "covered"]]
+             .apply(_shares).reindex(grid))
+    stats["cells"] = stats["cells"].fillna(0).astype(int)
+    stats["covered_cells"] = stats["covered_cells"].fillna(0).astype(int)
+    inside = facilities_in_streets(streets, facilities).reindex(grid)
+    stats["facilities"] = inside["facilities"].fillna(0).astype(int)
+    stats["capacity"] = inside["capacity"].fillna(0.0)
+    stats = stats.reset_index()
+    street_info = streets.set_index("code")[["name", "population"]]
+    stats = stats.join(street_info, on="code")
+    stats["radius_m"] = stats["category"].map(lambda c: targets[c].radius_m)
+    stats["target_share"] = stats["category"].map(lambda c: targets[c].target_share)
+    meets = stats["covered_population_share"] + SHARE_TOLERANCE >= stats["target_share"]
+    stats["meets_target"] = meets.astype("boolean").mask(stats["covered_population_share"].isna())
+    columns = ["code", "name", "category", "population", "cells", "covered_cells",
+               "covered_cell_share", "covered_population_share", "facilities", "capacity",
+               "radius_m", "target_share", "meets_target"]
+    return stats[columns]
+
+
+@dataclass(frozen=True)
+class CoverageResult:
+    """Everything one coverage run computed.
+
+    ``cells``: indexed by H3 id with ``code``, ``lon``/``lat`` (WGS-84 degrees) and
+    ``population``. ``cell_coverage``: see :func:`cell_coverage`. ``streets``: see
+    :func:`street_coverage`.
+    """
+
+    resolution: int
+    categories: tuple[str, ...]
+    boundaries: gpd.GeoDataFrame
+    cells: pd.DataFrame
+    cell_coverage: pd.DataFrame
+    streets: pd.DataFrame
+
+
+def _categories_present(facilities: pd.DataFrame, targets: Targets) -> tuple[str, ...]:
+    present = set(facilities["category"])
+    known = [c for c in targets.keys() if c in present]
+    return tuple(known + sorted(present - set(known)))
+
+
+def compute_coverage(
+    streets: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    targets: Targets,
+    *,
+    resolution: int,
+    categories: Sequence[str] | None = None,
+) -> CoverageResult:
+    """Coverage of every street by every category present in ``facilities`` (or those given).
+
+    Parameters
+    ----------
+    streets
+        Normalised street boundaries in EPSG:4326 (see :func:`geo.schema.normalize_boundaries`).
+    facilities
+        Normalised facilities in EPSG:4326 (see :func:`geo.schema.normalize_facilities`).
+    targets
+        Radius (metres) and target share of each category.
+    resolution
+        H3 resolution, 7–12.
+
+    Raises
+    ------
+    InputError
+        When a category has no target, or the resolution is outside 7–12.
+    """
+    resolution = validate_resolution(resolution)
+    chosen = tuple(categories) if categories is not None else _categories_present(facilities,
+                                                                                  targets)
+    raise_if_problems([f"category {c!r} has no radius in the targets" for c in chosen
+                       if c not in targets], context="coverage")
+    if len(streets) == 0:
+        raise InputError("coverage: no streets")
+    cells = street_cells(streets, resolution=resolution)
+    cells["population"] = spread_population(cells, streets)
+    per_cell = cell_coverage(cells, facilities, targets, categories=chosen)
+    per_street = street_coverage(streets, cells, per_cell, facilities, targets)
+    return CoverageResult(resolution=resolution, categories=chosen, boundaries=streets,
+                          cells=cells, cell_coverage=per_cell, streets=per_street)
+
+
+def district_summary(result: CoverageResult) -> pd.DataFrame:
+    """Per category over the whole district: cells, covered share of cells and of residents,
+    facilities, and the number of streets below target. Indexed by category."""
+    merged = result.cell_coverage.merge(result.cells[["population"]], left_on="cell",
+                                        right_index=True)
+    rows = {}
+    for category, group in merged.groupby("category", sort=False):
+        shares = _shares(group)
+        streets = result.streets[result.streets["category"] == category]
+        rows[category] = {
+            **shares.to_dict(),
+            "facilities": int(streets["facilities"].sum()),
+            "streets_below_target": int((streets["meets_target"] == False).sum()),  # noqa: E712
+            "target_share": float(streets["target_share"].iloc[0]),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").reindex(list(result.categories))
+
+
+def streets_below_target(result: CoverageResult, category: str) -> pd.DataFrame:
+    """The streets whose covered population share is below the category's target, lowest
+    share first."""
+    rows = result.streets[(result.streets["category"] == category)
+                          & (result.streets["meets_target"] == False)]  # noqa: E712
+    return rows.sort_values(["covered_population_share", "code"]).reset_index(drop=True)
+
+
+def gap_cells(result: CoverageResult, category: str) -> pd.DataFrame:
+    """Uncovered cells of a category, with their street, residents, the distance (metres) to the
+    nearest facility and its name; farthest first."""
+    rows = result.cell_coverage[(result.cell_coverage["category"] == category)
+                                & ~result.cell_coverage["covered"]]
+    rows = rows.merge(result.cells, left_on="cell", right_index=True)
+    return rows.sort_values(["distance_m", "cell"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _json_number(value: object, digits: int = 6) -> float | int | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    number = float(value)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else round(number, digits)
+
+
+def coverage_to_dict(result: CoverageResult) -> dict:
+    """The CLI's JSON shape: ``{"resolution", "streets": [{"code", "name", "cells",
+    "population", "coverage": {category: {...}}}]}``; unknown numbers are None."""
+    streets = []
+    for code, rows in result.streets.groupby("code", sort=True):
+        first = rows.iloc[0]
+        streets.append({
+            "code": code,
+            "name": first["name"],
+            "cells": int(first["cells"]),
+            "population": _json_number(first["population"]),
+            "coverage": {
+                row["category"]: {
+                    "radius_m": _json_number(row["radius_m"]),
+                    "facilities": int(row["facilities"]),
+                    "covered_cells": int(row["covered_cells"]),
+                    "covered_cell_share": _json_number(row["covered_cell_share"]),
+                    "covered_population_share": _json_number(row["covered_population_share"]),
+                    "target_share": _json_number(row["target_share"]),
+                    "meets_target": None if row["meets_target"] is pd.NA
+                    else bool(row["meets_target"]),
+                }
+                for _, row in rows.iterrows()
+            },
+        })
+    return {"resolution": result.resolution, "streets": streets}
+
+
+def category_cells(result: CoverageResult, category: str) -> gpd.GeoDataFrame:
+    """Cells of one category with their hexagon polygons (EPSG:4326), street code and name,
+    residents, distance (metres) to the nearest facility, its name, and whether covered."""
+    rows = result.cell_coverage[result.cell_coverage["category"] == category]
+    rows = rows.merge(result.cells, left_on="cell", right_index=True)
+    rows = rows.join(result.boundaries.set_index("code")["name"].rename("street"), on="code")
+    polygons = cell_polygons(rows["cell"])
+    return gpd.GeoDataFrame(rows.reset_index(drop=True), geometry=polygons.to_numpy(),
+                            crs=STORAGE_CRS)

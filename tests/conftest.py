@@ -1,0 +1,71 @@
+"""Shared fixtures: tiny synthetic streets and facilities, and the real data in ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Transformer
+
+from geo.config import METRIC_CRS, STORAGE_CRS
+from geo.targets import targets_from_mapping
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SHARED_DATA = SHARED / "data"
+#: A point in Changning, in UTM 51N metres: the origin of the synthetic fixtures.
+ORIGIN_X, ORIGIN_Y = 347_000.0, 3_453_000.0
+
+_TO_WGS = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
+
+
+def metric_to_lonlat(dx: float | np.ndarray, dy: float | np.ndarray) -> tuple:
+    """WGS-84 lon/lat of points ``dx``/``dy`` metres east/north of the fixture origin."""
+    return _TO_WGS.transform(ORIGIN_X + np.asarray(dx, dtype=float),
+                             ORIGIN_Y + np.asarray(dy, dtype=float))
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared, or skip the test with the reason when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} absent: the real reference data in ../shared is not on this machine")
+    return path
+
+
+@pytest.fixture
+def targets():
+    """Radius 300 m for market, 500 m for parking; target 90% for both."""
+    return targets_from_mapping({
+        "defaults": {"target_share": 0.9},
+        "categories": {
+            "market": {"radius_m": 300, "label_zh": "菜市场", "label_en": "Market"},
+            "parking": {"radius_m": 500, "target_share": 0.5},
+        },
+    })
+
+
+@pytest.fixture
+def two_streets() -> gpd.GeoDataFrame:
+    """Two adjacent 1 km × 1 km squares (west A, east B) in EPSG:4326, 1,000 and 3,000 people."""
+    boxes = [shapely.box(ORIGIN_X, ORIGIN_Y, ORIGIN_X + 1000, ORIGIN_Y + 1000),
+             shapely.box(ORIGIN_X + 1000, ORIGIN_Y, ORIGIN_X + 2000, ORIGIN_Y + 1000)]
+    return gpd.GeoDataFrame(
+        {"code": ["310105900001", "310105900002"], "name": ["甲街道", "乙街道"],
+         "name_en": ["A", "B"], "population": [1000.0, 3000.0]},
+        geometry=boxes, crs=METRIC_CRS,
+    ).to_crs(STORAGE_CRS)
+
+
+def facility_frame(rows: list[dict]) -> pd.DataFrame:
+    """A facilities CSV-like frame of strings; ``dx``/``dy`` metres from the origin become
+    lon/lat."""
+    records = []
+    for row in rows:
+        lon, lat = metric_to_lonlat(row.pop("dx"), row.pop("dy"))
+        records.append({"lon": f"{float(lon):.9f}", "lat": f"{float(lat):.9f}", **row})
+    return pd.DataFrame(records).astype(str)
