@@ -169,7 +169,9 @@ def _facility_row_problems(
     ]
     for index, row in df.iterrows():
         problems += [f"{labels[index]}: {message(row)}" for mask, message in checks if mask[index]]
-    problems += [f"duplicate id {i!r}" for i in _duplicates(df["id"])]
+    for duplicate in _duplicates(df["id"]):
+        rows = ", ".join(label.split(" (")[0] for label in labels[df["id"] == duplicate])
+        problems.append(f"duplicate id {duplicate!r} ({rows})")
     return problems
 
 
