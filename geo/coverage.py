@@ -278,10 +278,17 @@ def gap_cells(result: CoverageResult, category: str) -> pd.DataFrame:
 
 
 def _json_number(value: object, digits: int = 6) -> float | int | None:
+    """An integral number as int, another as a float rounded to ``digits``; None for missing."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     number = float(value)
     return int(number) if number.is_integer() and abs(number) < 2**53 else round(number, digits)
+
+
+def _json_share(value: object) -> float | None:
+    """A share (0–1) as a float rounded to 6 digits; None for missing."""
+    number = _json_number(value)
+    return None if number is None else float(number)
 
 
 def coverage_to_dict(result: CoverageResult) -> dict:
@@ -300,9 +307,9 @@ def coverage_to_dict(result: CoverageResult) -> dict:
                     "radius_m": _json_number(row["radius_m"]),
                     "facilities": int(row["facilities"]),
                     "covered_cells": int(row["covered_cells"]),
-                    "covered_cell_share": _json_number(row["covered_cell_share"]),
-                    "covered_population_share": _json_number(row["covered_population_share"]),
-                    "target_share": _json_number(row["target_share"]),
+                    "covered_cell_share": _json_share(row["covered_cell_share"]),
+                    "covered_population_share": _json_share(row["covered_population_share"]),
+                    "target_share": _json_share(row["target_share"]),
                     "meets_target": None if row["meets_target"] is pd.NA
                     else bool(row["meets_target"]),
                 }
