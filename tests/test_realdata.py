@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -104,7 +106,7 @@ def _covered(streets, facilities, targets, radius: float) -> pd.Series:
 
 def test_coverage_never_falls_when_the_radius_grows(streets, facilities, targets_all):
     series = [_covered(streets, facilities, targets_all, r) for r in (200, 400, 500, 800, 1500)]
-    for smaller, larger in zip(series, series[1:], strict=False):
+    for smaller, larger in itertools.pairwise(series):
         assert (larger >= smaller).all()
     assert series[-1].sum() > series[0].sum()
 
