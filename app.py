@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo._errors import InputError
 from geo.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
@@ -23,10 +22,12 @@ from layers.folium_layers import (
     facility_layer,
     street_layer,
 )
+from layers.offline import standalone_html
 
 DEMO_NOTICE = ("演示数据：街道边界、人口与设施均为本项目生成的示意数据，非官方数据。"
                " Demo data: boundaries, populations and facilities are approximate, generated "
                "by this project — not official data.")
+MAP_HEIGHT = 560
 GAP_STYLE = "background-color: #fde0dd"
 BASEMAPS = {"OpenStreetMap": "OpenStreetMap", "无底图 None (offline)": None}
 
@@ -58,7 +59,7 @@ def render_map(result: CoverageResult, facilities: pd.DataFrame, targets: Target
         facility_layer(facilities, category=key,
                        name=targets[key].bilingual()).add_to(fmap)
     add_layer_control(fmap)
-    st_folium(fmap, height=560, use_container_width=True, returned_objects=[])
+    st.iframe(standalone_html(fmap), height=MAP_HEIGHT)
 
 
 def highlight_gap(row: pd.Series) -> list[str]:
@@ -80,13 +81,13 @@ def main() -> None:
     with st.sidebar:
         present = [c for c in targets.keys() if c in set(facilities["category"])]
         category = st.selectbox("设施类别 Category", present,
-                                format_func=lambda c: targets[c].bilingual())
+                                format_func=lambda c: targets[c].bilingual(), key="category")
         resolution = st.slider("H3 分辨率 Resolution", MIN_RESOLUTION, MAX_RESOLUTION,
-                               DEFAULT_RESOLUTION)
+                               DEFAULT_RESOLUTION, key="resolution")
         mode = st.radio("着色 Colour by", ["distance", "covered"],
                         format_func={"distance": "距离 Distance",
-                                     "covered": "覆盖/缺口 Covered/gap"}.get)
-        tiles = BASEMAPS[st.selectbox("底图 Basemap", list(BASEMAPS))]
+                                     "covered": "覆盖/缺口 Covered/gap"}.get, key="mode")
+        tiles = BASEMAPS[st.selectbox("底图 Basemap", list(BASEMAPS), key="basemap")]
         st.caption(f"半径 Radius {targets[category].radius_m:,.0f} m — "
                    f"{targets[category].radius_source}")
     result = load_coverage(resolution)

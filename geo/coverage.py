@@ -127,15 +127,23 @@ def facilities_in_streets(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFram
                          "capacity": grouped["capacity"].sum(min_count=0)})
 
 
-def _shares(group: pd.DataFrame) -> pd.Series:
-    weight = group["population"].fillna(1.0)
-    total = weight.sum()
-    return pd.Series({
-        "cells": len(group),
-        "covered_cells": int(group["covered"].sum()),
-        "covered_cell_share": group["covered"].mean() if len(group) else np.nan,
-        "covered_population_share": (weight * group["covered"]).sum() / total if total else np.nan,
-    })
+def _shares(merged: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Cells, covered cells and covered shares of cells and of residents, per ``keys`` group.
+
+    ``merged`` has ``covered`` and ``population`` (NaN counts as one equal weight) per row.
+    """
+    weight = merged["population"].fillna(1.0)
+    frame = pd.DataFrame({"covered": merged["covered"].astype(int), "weight": weight,
+                          "covered_weight": weight * merged["covered"]})
+    for key in keys:
+        frame[key] = merged[key]
+    sums = frame.groupby(keys, sort=False).agg(
+        cells=("covered", "size"), covered_cells=("covered", "sum"),
+        weight=("weight", "sum"), covered_weight=("covered_weight", "sum"))
+    sums["covered_cell_share"] = sums["covered_cells"] / sums["cells"]
+    sums["covered_population_share"] = (sums["covered_weight"]
+                                        / sums["weight"].where(sums["weight"] > 0))
+    return sums[["cells", "covered_cells", "covered_cell_share", "covered_population_share"]]
 
 
 def street_coverage(
@@ -155,11 +163,10 @@ def street_coverage(
     ``capacity``, ``radius_m``, ``target_share`` and ``meets_target`` (NA for a street with no
     cell). A share weighs cells by ``cells["population"]``, or equally where it is unknown.
     """
-    categories = list(dict.fromkeys(coverage["category"]))
+    categories = list(coverage["category"].unique())
     merged = coverage.merge(cells[["code", "population"]], left_on="cell", right_index=True)
     grid = pd.MultiIndex.from_product([streets["code"], categories], names=["code", "category"])
-    stats = (merged.groupby(["code", "category"])[["population", "covered"]]
-             .apply(_shares).reindex(grid))
+    stats = _shares(merged, ["code", "category"]).reindex(grid)
     stats["cells"] = stats["cells"].fillna(0).astype(int)
     stats["covered_cells"] = stats["covered_cells"].fillna(0).astype(int)
     inside = facilities_in_streets(streets, facilities).reindex(grid)
@@ -247,17 +254,13 @@ def district_summary(result: CoverageResult) -> pd.DataFrame:
     facilities, and the number of streets below target. Indexed by category."""
     merged = result.cell_coverage.merge(result.cells[["population"]], left_on="cell",
                                         right_index=True)
-    rows = {}
-    for category, group in merged.groupby("category", sort=False):
-        shares = _shares(group)
-        streets = result.streets[result.streets["category"] == category]
-        rows[category] = {
-            **shares.to_dict(),
-            "facilities": int(streets["facilities"].sum()),
-            "streets_below_target": int((streets["meets_target"] == False).sum()),  # noqa: E712
-            "target_share": float(streets["target_share"].iloc[0]),
-        }
-    return pd.DataFrame.from_dict(rows, orient="index").reindex(list(result.categories))
+    summary = _shares(merged, ["category"])
+    by_category = result.streets.groupby("category", sort=False)
+    summary["facilities"] = by_category["facilities"].sum()
+    summary["streets_below_target"] = by_category["meets_target"].agg(
+        lambda meets: int((meets == False).sum()))  # noqa: E712
+    summary["target_share"] = by_category["target_share"].first()
+    return summary.reindex(list(result.categories))
 
 
 def streets_below_target(result: CoverageResult, category: str) -> pd.DataFrame:
