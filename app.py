@@ -13,12 +13,14 @@ from geo._errors import InputError
 from geo.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
 from geo.coverage import CoverageResult, category_cells, compute_coverage
 from geo.io import read_demo, read_targets
-from geo.tables import district_table, street_table
+from geo.tables import COLUMN_LABELS, NUMBER_FORMATS, district_table, street_table
 from geo.targets import Targets
 from layers.folium_layers import (
     add_layer_control,
+    add_legend,
     base_map,
     coverage_layer,
+    coverage_legend_entries,
     facility_layer,
     street_layer,
 )
@@ -27,7 +29,7 @@ from layers.offline import standalone_html
 DEMO_NOTICE = ("演示数据：街道边界、人口与设施均为本项目生成的示意数据，非官方数据。"
                " Demo data: boundaries, populations and facilities are approximate, generated "
                "by this project — not official data.")
-MAP_HEIGHT = 560
+MAP_HEIGHT = 620
 GAP_STYLE = "background-color: #fde0dd"
 BASEMAPS = {"OpenStreetMap": "OpenStreetMap", "无底图 None (offline)": None}
 
@@ -52,19 +54,32 @@ def render_map(result: CoverageResult, facilities: pd.DataFrame, targets: Target
     """Draw streets, every facility layer and the chosen category's cells."""
     fmap = base_map(tuple(result.boundaries.total_bounds), tiles=tiles,
                     attribution="Demo data, approximate 演示数据（示意）")
-    coverage_layer(category_cells(result, category), radius_m=targets[category].radius_m,
+    radius = targets[category].radius_m
+    coverage_layer(category_cells(result, category), radius_m=radius,
                    name=f"覆盖 Coverage: {targets[category].label()}", mode=mode).add_to(fmap)
+    add_legend(fmap, title=f"{targets[category].bilingual()}: 最近距离 distance",
+               entries=coverage_legend_entries(radius_m=radius, mode=mode))
     street_layer(result.boundaries).add_to(fmap)
     for key in result.categories:
         facility_layer(facilities, category=key,
-                       name=targets[key].bilingual()).add_to(fmap)
+                       name=targets[key].bilingual(), show=key == category).add_to(fmap)
     add_layer_control(fmap)
     st.iframe(standalone_html(fmap), height=MAP_HEIGHT)
 
 
 def highlight_gap(row: pd.Series) -> list[str]:
     """Row style: a street below target is shaded red."""
-    return [GAP_STYLE if row["meets_target"] is False else ""] * len(row)
+    return [GAP_STYLE if row[COLUMN_LABELS["meets_target"]] is False else ""] * len(row)
+
+
+def show_table(table: pd.DataFrame, *, highlight: bool = False) -> None:
+    """A table with bilingual headers and formatted numbers; gaps shaded when ``highlight``."""
+    shown = table.rename(columns=COLUMN_LABELS)
+    styler = shown.style.format({k: v for k, v in NUMBER_FORMATS.items() if k in shown},
+                                na_rep="–")
+    if highlight:
+        styler = styler.apply(highlight_gap, axis=1)
+    st.dataframe(styler, hide_index=True)
 
 
 def main() -> None:
@@ -92,12 +107,11 @@ def main() -> None:
                    f"{targets[category].radius_source}")
     result = load_coverage(resolution)
     st.subheader("全区 District")
-    st.dataframe(district_table(result, {c: targets[c].label() for c in result.categories}),
-                 hide_index=True)
+    show_table(district_table(result, {c: targets[c].bilingual() for c in result.categories}))
     render_map(result, facilities, targets, category=category, mode=mode, tiles=tiles)
     st.subheader(f"各街道覆盖 Coverage per street: {targets[category].label()}")
     table = street_table(result, category)
-    st.dataframe(table.style.apply(highlight_gap, axis=1), hide_index=True)
+    show_table(table, highlight=True)
     below = int((table["meets_target"] == False).sum())  # noqa: E712
     st.caption(f"低于目标的街道 Streets below target: {below} / {len(table)} (highlighted)")
 

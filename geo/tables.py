@@ -6,7 +6,30 @@ import pandas as pd
 
 from geo.coverage import CoverageResult, district_summary
 
-__all__ = ["district_table", "street_table"]
+__all__ = ["COLUMN_LABELS", "NUMBER_FORMATS", "district_table", "street_table"]
+
+#: Bilingual display headers of the table columns.
+COLUMN_LABELS = {
+    "code": "代码 Code",
+    "street": "街道 Street",
+    "category": "类别 Category",
+    "residents": "常住人口 Residents",
+    "cells": "网格 Cells",
+    "covered_cells": "覆盖网格 Covered cells",
+    "covered_residents_pct": "覆盖人口% Covered residents %",
+    "target_pct": "目标% Target %",
+    "facilities": "设施 Facilities",
+    "capacity": "容量 Capacity",
+    "meets_target": "达标 Meets target",
+    "streets_below_target": "未达标街道 Streets below target",
+}
+#: Display formats (str.format) of the numeric columns, by display header.
+NUMBER_FORMATS = {
+    COLUMN_LABELS["residents"]: "{:,.0f}",
+    COLUMN_LABELS["covered_residents_pct"]: "{:.1f}",
+    COLUMN_LABELS["target_pct"]: "{:.0f}",
+    COLUMN_LABELS["capacity"]: "{:,.0f}",
+}
 
 
 def street_table(result: CoverageResult, category: str) -> pd.DataFrame:

@@ -11,16 +11,27 @@ import json
 import folium
 import geopandas as gpd
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 
 from layers.style import (
     COVERED_COLOUR,
+    DISTANCE_BANDS,
     GAP_COLOUR,
     STATUS_STYLE,
     category_colour,
     distance_colour,
 )
 
-__all__ = ["add_layer_control", "base_map", "coverage_layer", "facility_layer", "street_layer"]
+__all__ = [
+    "add_layer_control",
+    "add_legend",
+    "base_map",
+    "coverage_layer",
+    "coverage_legend_entries",
+    "facility_layer",
+    "street_layer",
+]
 
 DEMO_ATTRIBUTION = "Demo data: approximate, not official (演示数据，示意)"
 
@@ -47,10 +58,32 @@ def base_map(bounds: tuple[float, float, float, float], *, tiles: str | None = "
                          attr=None if tiles == "OpenStreetMap" else attribution).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     if attribution:
-        fmap.get_root().html.add_child(folium.Element(
-            f'<div style="position:fixed;bottom:4px;left:4px;z-index:999;font-size:11px;'
-            f'background:#fff8;padding:1px 4px">{html.escape(attribution)}</div>'))
+        _Attribution(attribution).add_to(fmap)
     return fmap
+
+
+class _Attribution(MacroElement):
+    """A line of text (escaped) added to the map's attribution control."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+    {% endmacro %}""")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = html.escape(text)
+
+
+def add_legend(fmap: folium.Map, *, title: str, entries: list[tuple[str, str]]) -> None:
+    """A fixed legend box at the bottom right: a swatch a (colour, label) entry; text escaped."""
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:4px;'
+        f'background:{html.escape(colour)}"></span>{html.escape(label)}</div>'
+        for colour, label in entries)
+    fmap.get_root().html.add_child(folium.Element(
+        f'<div class="map-legend" style="position:fixed;bottom:28px;right:8px;z-index:1000;'
+        f'background:#fffe;padding:6px 8px;font:12px sans-serif;border-radius:4px;'
+        f'box-shadow:0 1px 4px #0004"><b>{html.escape(title)}</b>{rows}</div>'))
 
 
 def street_layer(streets: gpd.GeoDataFrame, *, name: str = "Streets 街道") -> folium.FeatureGroup:
@@ -68,17 +101,17 @@ def street_layer(streets: gpd.GeoDataFrame, *, name: str = "Streets 街道") -> 
     return group
 
 
-def facility_layer(facilities: gpd.GeoDataFrame, *, category: str,
-                   name: str) -> folium.FeatureGroup:
+def facility_layer(facilities: gpd.GeoDataFrame, *, category: str, name: str,
+                   show: bool = True) -> folium.FeatureGroup:
     """Circle markers of one category's facilities, sized by capacity; planned ones hollow and
-    dashed, closed ones dotted."""
+    dashed, closed ones dotted. ``show`` False adds the layer switched off."""
     rows = facilities[facilities["category"] == category]
     frame = _escaped(rows, ["name", "address", "subtype", "status"])
     colour = category_colour(category)
     largest = float(rows["capacity"].max()) if rows["capacity"].notna().any() else 0.0
-    group = folium.FeatureGroup(name=name)
+    group = folium.FeatureGroup(name=name, show=show)
     for row in frame.itertuples():
-        size = 4 + 8 * (row.capacity / largest) ** 0.5 if largest and pd.notna(row.capacity) else 5
+        size = 3 + 6 * (row.capacity / largest) ** 0.5 if largest and pd.notna(row.capacity) else 4
         style = STATUS_STYLE.get(rows.loc[row.Index, "status"], STATUS_STYLE["existing"])
         capacity = f"{row.capacity:,.0f}" if pd.notna(row.capacity) else "–"
         folium.CircleMarker(
@@ -123,3 +156,18 @@ def coverage_layer(cells: gpd.GeoDataFrame, *, radius_m: float, name: str,
 def add_layer_control(fmap: folium.Map) -> None:
     """A layer switcher, expanded, listing every feature group added so far."""
     folium.LayerControl(collapsed=False).add_to(fmap)
+
+
+def coverage_legend_entries(*, radius_m: float, mode: str) -> list[tuple[str, str]]:
+    """Legend entries of :func:`coverage_layer` for ``mode`` and ``radius_m`` (metres)."""
+    if mode == "covered":
+        return [(COVERED_COLOUR, f"≤ {radius_m:,.0f} m 已覆盖 covered"),
+                (GAP_COLOUR, f"> {radius_m:,.0f} m 缺口 gap")]
+    entries, lower = [], 0.0
+    for limit, colour in DISTANCE_BANDS:
+        upper = limit * radius_m
+        label = (f"{lower:,.0f}–{upper:,.0f} m" if upper != float("inf")
+                 else f"> {lower:,.0f} m")
+        entries.append((colour, label))
+        lower = upper
+    return entries

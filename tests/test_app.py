@@ -37,9 +37,9 @@ def test_every_widget_can_be_changed(app):
     assert "公共停车场" in app.subheader[1].value
     app.slider(key="resolution").set_value(9).run()
     assert not app.exception
-    cells_at_9 = app.dataframe[1].value["cells"].sum()
+    cells_at_9 = app.dataframe[1].value["网格 Cells"].sum()
     app.slider(key="resolution").set_value(10).run()
-    assert app.dataframe[1].value["cells"].sum() > 6 * cells_at_9  # 7 children per cell
+    assert app.dataframe[1].value["网格 Cells"].sum() > 6 * cells_at_9  # 7 children per cell
     app.radio(key="mode").set_value("covered").run()
     assert not app.exception
     app.selectbox(key="basemap").set_value("无底图 None (offline)").run()

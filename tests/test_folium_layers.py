@@ -6,8 +6,10 @@ import shapely
 
 from layers.folium_layers import (
     add_layer_control,
+    add_legend,
     base_map,
     coverage_layer,
+    coverage_legend_entries,
     facility_layer,
     street_layer,
 )
@@ -38,7 +40,8 @@ def test_user_text_is_escaped_in_facility_tooltips():
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert XSS not in html
     assert "a &amp; b" in html
-    assert "Demo &lt;data&gt;" in html
+    # the attribution is HTML for Leaflet, so it is escaped inside the JS string too
+    assert 'addAttribution("Demo \\u0026lt;data\\u0026gt;")' in html
 
 
 def test_planned_facilities_are_drawn_hollow_and_dashed():
@@ -78,3 +81,15 @@ def test_coverage_cells_are_one_geojson_coloured_by_mode():
                                               (float("inf"), "#d73027")])
 def test_distance_bands(distance, colour):
     assert distance_colour(distance, 500) == colour
+
+
+def test_legend_entries_follow_the_radius_and_are_escaped():
+    assert coverage_legend_entries(radius_m=500, mode="distance") == [
+        ("#0868ac", "0–250 m"), ("#43a2ca", "250–500 m"), ("#fdae61", "500–750 m"),
+        ("#f46d43", "750–1,000 m"), ("#d73027", "> 1,000 m")]
+    assert coverage_legend_entries(radius_m=1000, mode="covered") == [
+        (COVERED_COLOUR, "≤ 1,000 m 已覆盖 covered"), (GAP_COLOUR, "> 1,000 m 缺口 gap")]
+    fmap = base_map((121.39, 31.19, 121.42, 31.22), tiles=None)
+    add_legend(fmap, title="<b>x</b>", entries=[("#000000", "a<b")])
+    html = fmap.get_root().render()
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "a&lt;b" in html
