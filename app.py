@@ -11,9 +11,8 @@ import streamlit as st
 
 from geo._errors import InputError
 from geo.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
-from geo.coverage import CoverageResult, category_cells, compute_coverage
-from geo.io import read_demo, read_targets
-from geo.tables import COLUMN_LABELS, NUMBER_FORMATS, district_table, street_table
+from geo.coverage import CoverageResult, category_cells
+from geo.tables import district_table, street_table
 from geo.targets import Targets
 from layers.folium_layers import (
     add_layer_control,
@@ -25,28 +24,11 @@ from layers.folium_layers import (
     street_layer,
 )
 from layers.offline import standalone_html
+from ui.data import DEMO_NOTICE, load_coverage, load_inputs
+from ui.widgets import show_table
 
-DEMO_NOTICE = ("演示数据：街道边界、人口与设施均为本项目生成的示意数据，非官方数据。"
-               " Demo data: boundaries, populations and facilities are approximate, generated "
-               "by this project — not official data.")
 MAP_HEIGHT = 620
-GAP_STYLE = "background-color: #fde0dd"
 BASEMAPS = {"OpenStreetMap": "OpenStreetMap", "无底图 None (offline)": None}
-
-
-@st.cache_data(show_spinner=False)
-def load_inputs() -> tuple[Targets, object, object]:
-    """Targets, streets and facilities of the embedded demo data."""
-    targets = read_targets()
-    streets, facilities = read_demo(targets)
-    return targets, streets, facilities
-
-
-@st.cache_data(show_spinner="Computing coverage 正在计算覆盖…")
-def load_coverage(resolution: int) -> CoverageResult:
-    """Coverage of the demo data at an H3 resolution."""
-    targets, streets, facilities = load_inputs()
-    return compute_coverage(streets, facilities, targets, resolution=resolution)
 
 
 def render_map(result: CoverageResult, facilities: pd.DataFrame, targets: Targets, *,
@@ -65,21 +47,6 @@ def render_map(result: CoverageResult, facilities: pd.DataFrame, targets: Target
                        name=targets[key].bilingual(), show=key == category).add_to(fmap)
     add_layer_control(fmap)
     st.iframe(standalone_html(fmap), height=MAP_HEIGHT)
-
-
-def highlight_gap(row: pd.Series) -> list[str]:
-    """Row style: a street below target is shaded red."""
-    return [GAP_STYLE if row[COLUMN_LABELS["meets_target"]] is False else ""] * len(row)
-
-
-def show_table(table: pd.DataFrame, *, highlight: bool = False) -> None:
-    """A table with bilingual headers and formatted numbers; gaps shaded when ``highlight``."""
-    shown = table.rename(columns=COLUMN_LABELS)
-    styler = shown.style.format({k: v for k, v in NUMBER_FORMATS.items() if k in shown},
-                                na_rep="–")
-    if highlight:
-        styler = styler.apply(highlight_gap, axis=1)
-    st.dataframe(styler, hide_index=True)
 
 
 def main() -> None:
@@ -105,7 +72,11 @@ def main() -> None:
         tiles = BASEMAPS[st.selectbox("底图 Basemap", list(BASEMAPS), key="basemap")]
         st.caption(f"半径 Radius {targets[category].radius_m:,.0f} m — "
                    f"{targets[category].radius_source}")
-    result = load_coverage(resolution)
+    try:
+        result = load_coverage(resolution)
+    except InputError as exc:
+        st.error(str(exc))
+        st.stop()
     st.subheader("全区 District")
     show_table(district_table(result, {c: targets[c].bilingual() for c in result.categories}))
     render_map(result, facilities, targets, category=category, mode=mode, tiles=tiles)

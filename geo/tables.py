@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pandas as pd
 
+from geo.config import METRIC_CRS
 from geo.coverage import CoverageResult, district_summary
+from geo.targets import Targets
 
-__all__ = ["COLUMN_LABELS", "NUMBER_FORMATS", "district_table", "street_table"]
+__all__ = [
+    "COLUMN_LABELS",
+    "NUMBER_FORMATS",
+    "district_table",
+    "facility_counts",
+    "street_table",
+    "streets_table",
+    "targets_table",
+]
 
 #: Bilingual display headers of the table columns.
 COLUMN_LABELS = {
@@ -22,6 +33,13 @@ COLUMN_LABELS = {
     "capacity": "容量 Capacity",
     "meets_target": "达标 Meets target",
     "streets_below_target": "未达标街道 Streets below target",
+    "name_en": "英文名 English name",
+    "area_km2": "面积 km² Area",
+    "subtype": "子类 Subtype",
+    "status": "状态 Status",
+    "radius_m": "服务半径 m Radius",
+    "radius_source": "半径依据 Radius source",
+    "target_source": "目标依据 Target source",
 }
 #: Display formats (str.format) of the numeric columns, by display header.
 NUMBER_FORMATS = {
@@ -29,6 +47,8 @@ NUMBER_FORMATS = {
     COLUMN_LABELS["covered_residents_pct"]: "{:.1f}",
     COLUMN_LABELS["target_pct"]: "{:.0f}",
     COLUMN_LABELS["capacity"]: "{:,.0f}",
+    COLUMN_LABELS["area_km2"]: "{:.2f}",
+    COLUMN_LABELS["radius_m"]: "{:,.0f}",
 }
 
 
@@ -62,3 +82,34 @@ def district_table(result: CoverageResult, labels: dict[str, str]) -> pd.DataFra
         "facilities": summary["facilities"].to_numpy(),
         "streets_below_target": summary["streets_below_target"].to_numpy(),
     })
+
+
+def targets_table(targets: Targets) -> pd.DataFrame:
+    """One row per category: radius (metres), target (percent) and the source of each."""
+    return pd.DataFrame([{
+        "category": targets[key].bilingual(),
+        "radius_m": targets[key].radius_m,
+        "target_pct": targets[key].target_share * 100,
+        "radius_source": targets[key].radius_source,
+        "target_source": targets[key].target_share_source,
+    } for key in targets.keys()])
+
+
+def streets_table(streets: gpd.GeoDataFrame) -> pd.DataFrame:
+    """One row per street: code, names, residents and area (km², measured in UTM 51N)."""
+    return pd.DataFrame({
+        "code": streets["code"],
+        "street": streets["name"],
+        "name_en": streets["name_en"],
+        "residents": streets["population"],
+        "area_km2": streets.to_crs(METRIC_CRS).area.to_numpy() / 1e6,
+    })
+
+
+def facility_counts(facilities: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """Facilities and total capacity per category, subtype and status; ``labels`` maps category
+    to display name."""
+    grouped = facilities.groupby(["category", "subtype", "status"], sort=False)
+    counts = grouped.agg(facilities=("id", "size"), capacity=("capacity", "sum")).reset_index()
+    counts["category"] = counts["category"].map(lambda c: labels.get(c, c))
+    return counts

@@ -44,3 +44,24 @@ def test_every_widget_can_be_changed(app):
     assert not app.exception
     app.selectbox(key="basemap").set_value("无底图 None (offline)").run()
     assert not app.exception
+
+
+def test_bad_data_shows_one_error_and_no_traceback(monkeypatch):
+    import streamlit as st
+
+    import ui.data
+    from geo._errors import InputError
+
+    def broken() -> None:
+        raise InputError("targets file data/targets.toml: not valid TOML (line 2)")
+
+    monkeypatch.setattr(ui.data, "read_targets", broken)
+    st.cache_data.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+        assert not at.exception
+        assert [e.value for e in at.error] == [
+            "targets file data/targets.toml: not valid TOML (line 2)"]
+        assert len(at.dataframe) == 0
+    finally:
+        st.cache_data.clear()

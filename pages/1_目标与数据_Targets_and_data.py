@@ -1,0 +1,32 @@
+"""Targets and data: the radius and target of every category with their sources, and what the
+loaded data holds (streets and facility counts)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo._errors import InputError
+from geo.tables import facility_counts, streets_table, targets_table
+from ui.data import DEMO_NOTICE, load_inputs
+from ui.widgets import show_table
+
+st.set_page_config(page_title="目标与数据 Targets and data", layout="wide")
+st.title("目标与数据 Targets and data")
+st.warning(DEMO_NOTICE, icon="⚠️")
+try:
+    targets, streets, facilities = load_inputs()
+except InputError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.subheader("覆盖目标 Coverage targets")
+st.caption("Defaults from data/targets.toml: straight-line service radius and the share of "
+           "residents that must live within it. Where no standard was found the number is an "
+           "assumption, as its source says; edit the file to change it.")
+show_table(targets_table(targets))
+
+st.subheader("街道 Streets")
+show_table(streets_table(streets))
+
+st.subheader("设施 Facilities")
+show_table(facility_counts(facilities, {k: targets[k].bilingual() for k in targets.keys()}))

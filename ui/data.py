@@ -1,0 +1,31 @@
+"""Cached loaders: plain ``geo/`` functions wrapped at the UI edge with hashable arguments."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import streamlit as st
+
+from geo.coverage import CoverageResult, compute_coverage
+from geo.io import read_demo, read_targets
+from geo.targets import Targets
+
+__all__ = ["DEMO_NOTICE", "load_coverage", "load_inputs"]
+
+DEMO_NOTICE = ("演示数据：街道边界、人口与设施均为本项目生成的示意数据，非官方数据。"
+               " Demo data: boundaries, populations and facilities are approximate, generated "
+               "by this project — not official data.")
+
+
+@st.cache_data(show_spinner=False)
+def load_inputs() -> tuple[Targets, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Targets, streets and facilities of the embedded demo data."""
+    targets = read_targets()
+    streets, facilities = read_demo(targets)
+    return targets, streets, facilities
+
+
+@st.cache_data(show_spinner="Computing coverage 正在计算覆盖…")
+def load_coverage(resolution: int) -> CoverageResult:
+    """Coverage of the demo data at an H3 resolution."""
+    targets, streets, facilities = load_inputs()
+    return compute_coverage(streets, facilities, targets, resolution=resolution)
