@@ -9,7 +9,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo._errors import InputError
 from geo.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
 from geo.coverage import CoverageResult, category_cells
 from geo.tables import district_table, street_table
@@ -24,8 +23,8 @@ from layers.folium_layers import (
     street_layer,
 )
 from layers.offline import standalone_html
-from ui.data import DEMO_NOTICE, load_coverage, load_inputs
-from ui.widgets import show_table
+from ui.data import load_coverage, load_inputs
+from ui.widgets import or_stop, page_header, show_table
 
 MAP_HEIGHT = 620
 BASEMAPS = {"OpenStreetMap": "OpenStreetMap", "无底图 None (offline)": None}
@@ -51,15 +50,9 @@ def render_map(result: CoverageResult, facilities: pd.DataFrame, targets: Target
 
 def main() -> None:
     """The overview page."""
-    st.set_page_config(page_title="长宁区15分钟生活圈覆盖 Changning coverage", layout="wide")
-    st.title("长宁区 15 分钟社区生活圈设施覆盖")
-    st.caption("Changning District: 15-minute walk coverage of facilities, per street")
-    st.warning(DEMO_NOTICE, icon="⚠️")
-    try:
-        targets, _, facilities = load_inputs()
-    except InputError as exc:
-        st.error(str(exc))
-        st.stop()
+    page_header("长宁区 15 分钟社区生活圈设施覆盖",
+                "Changning District: 15-minute walk coverage of facilities, per street")
+    targets, _, facilities = or_stop(load_inputs)
     with st.sidebar:
         present = [c for c in targets.keys() if c in set(facilities["category"])]
         category = st.selectbox("设施类别 Category", present,
@@ -72,11 +65,7 @@ def main() -> None:
         tiles = BASEMAPS[st.selectbox("底图 Basemap", list(BASEMAPS), key="basemap")]
         st.caption(f"半径 Radius {targets[category].radius_m:,.0f} m — "
                    f"{targets[category].radius_source}")
-    try:
-        result = load_coverage(resolution)
-    except InputError as exc:
-        st.error(str(exc))
-        st.stop()
+    result = or_stop(lambda: load_coverage(resolution))
     st.subheader("全区 District")
     show_table(district_table(result, {c: targets[c].bilingual() for c in result.categories}))
     render_map(result, facilities, targets, category=category, mode=mode, tiles=tiles)

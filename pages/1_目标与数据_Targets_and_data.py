@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo._errors import InputError
 from geo.tables import facility_counts, streets_table, targets_table
-from ui.data import DEMO_NOTICE, load_inputs
-from ui.widgets import show_table
+from ui.data import load_inputs
+from ui.widgets import or_stop, page_header, show_table
 
-st.set_page_config(page_title="目标与数据 Targets and data", layout="wide")
-st.title("目标与数据 Targets and data")
-st.warning(DEMO_NOTICE, icon="⚠️")
-try:
-    targets, streets, facilities = load_inputs()
-except InputError as exc:
-    st.error(str(exc))
-    st.stop()
+page_header("目标与数据 Targets and data")
+targets, streets, facilities = or_stop(load_inputs)
 
 st.subheader("覆盖目标 Coverage targets")
 st.caption("Defaults from data/targets.toml: straight-line service radius and the share of "

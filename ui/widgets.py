@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import pandas as pd
 import streamlit as st
 
+from geo._errors import InputError
 from geo.tables import COLUMN_LABELS, NUMBER_FORMATS
+from ui.data import DEMO_NOTICE
 
-__all__ = ["show_table"]
+__all__ = ["or_stop", "page_header", "show_table"]
+
+T = TypeVar("T")
 
 GAP_STYLE = "background-color: #fde0dd"
 
@@ -25,3 +32,22 @@ def show_table(table: pd.DataFrame, *, highlight: bool = False) -> None:
     if highlight:
         styler = styler.apply(highlight_gap, axis=1)
     st.dataframe(styler, hide_index=True)
+
+
+def page_header(title: str, caption: str = "") -> None:
+    """Page config, title, optional caption and the demo-data notice."""
+    st.set_page_config(page_title=title, layout="wide")
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    st.warning(DEMO_NOTICE, icon="⚠️")
+
+
+def or_stop(load: Callable[[], T]) -> T:
+    """``load()``'s result; on bad input, its message as ``st.error`` and the page stops."""
+    try:
+        return load()
+    except InputError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # st.stop() raises; this line only tells type checkers so
