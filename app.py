@@ -1,7 +1,8 @@
 """Overview page: the Changning map with street boundaries, facilities and H3 coverage of one
 category, and the per-street coverage table against target.
 
-Run with ``streamlit run app.py``. Logic lives in ``geo/`` (computation) and ``layers/`` (map).
+Run with ``streamlit run app.py``; it also routes to the pages under ``pages/``. Logic lives
+in ``geo/`` (computation) and ``layers/`` (map).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def render_map(result: CoverageResult, facilities: pd.DataFrame, targets: Target
     st.iframe(standalone_html(fmap), height=MAP_HEIGHT)
 
 
-def main() -> None:
+def overview() -> None:
     """The overview page."""
     page_header("长宁区 15 分钟社区生活圈设施覆盖",
                 "Changning District: 15-minute walk coverage of facilities, per street")
@@ -74,6 +75,16 @@ def main() -> None:
     show_table(table, highlight=True)
     below = int((table["meets_target"] == False).sum())  # noqa: E712
     st.caption(f"低于目标的街道 Streets below target: {below} / {len(table)} (highlighted)")
+
+
+def main() -> None:
+    """Navigation between the overview and the pages under pages/."""
+    pages = [
+        st.Page(overview, title="总览 Overview", default=True),
+        st.Page("pages/targets_and_data.py", title="目标与数据 Targets and data",
+                url_path="targets"),
+    ]
+    st.navigation(pages).run()
 
 
 main()

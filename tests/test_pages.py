@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 
 def test_targets_and_data_page_lists_targets_streets_and_facilities():
-    page = next((ROOT / "pages").glob("1_*.py"))
+    page = ROOT / "pages" / "targets_and_data.py"
     at = AppTest.from_file(str(page), default_timeout=120).run()
     assert not at.exception, at.exception
     assert not at.error
