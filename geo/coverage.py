@@ -24,6 +24,7 @@ from geo.targets import Targets
 __all__ = [
     "CoverageResult",
     "active_facilities",
+    "categories_present",
     "category_cells",
     "cell_coverage",
     "compute_coverage",
@@ -202,7 +203,9 @@ class CoverageResult:
     streets: pd.DataFrame
 
 
-def _categories_present(facilities: pd.DataFrame, targets: Targets) -> tuple[str, ...]:
+def categories_present(facilities: pd.DataFrame, targets: Targets) -> tuple[str, ...]:
+    """The categories in ``facilities``: those with a target in the targets' order, then any
+    others alphabetically."""
     present = set(facilities["category"])
     known = [c for c in targets.keys() if c in present]
     return tuple(known + sorted(present - set(known)))
@@ -235,7 +238,7 @@ def compute_coverage(
         When a category has no target, or the resolution is outside 7–12.
     """
     resolution = validate_resolution(resolution)
-    chosen = tuple(categories) if categories is not None else _categories_present(facilities,
+    chosen = tuple(categories) if categories is not None else categories_present(facilities,
                                                                                   targets)
     raise_if_problems([f"category {c!r} has no radius in the targets" for c in chosen
                        if c not in targets], context="coverage")

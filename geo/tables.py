@@ -10,47 +10,14 @@ from geo.coverage import CoverageResult, district_summary
 from geo.targets import Targets
 
 __all__ = [
-    "COLUMN_LABELS",
-    "NUMBER_FORMATS",
     "district_table",
     "facility_counts",
+    "street_facilities",
+    "street_profile",
     "street_table",
     "streets_table",
     "targets_table",
 ]
-
-#: Bilingual display headers of the table columns.
-COLUMN_LABELS = {
-    "code": "代码 Code",
-    "street": "街道 Street",
-    "category": "类别 Category",
-    "residents": "常住人口 Residents",
-    "cells": "网格 Cells",
-    "covered_cells": "覆盖网格 Covered cells",
-    "covered_residents_pct": "覆盖人口% Covered residents %",
-    "target_pct": "目标% Target %",
-    "facilities": "设施 Facilities",
-    "capacity": "容量 Capacity",
-    "meets_target": "达标 Meets target",
-    "streets_below_target": "未达标街道 Streets below target",
-    "name_en": "英文名 English name",
-    "area_km2": "面积 km² Area",
-    "subtype": "子类 Subtype",
-    "status": "状态 Status",
-    "radius_m": "服务半径 m Radius",
-    "radius_source": "半径依据 Radius source",
-    "target_source": "目标依据 Target source",
-}
-#: Display formats (str.format) of the numeric columns, by display header.
-NUMBER_FORMATS = {
-    COLUMN_LABELS["residents"]: "{:,.0f}",
-    COLUMN_LABELS["covered_residents_pct"]: "{:.1f}",
-    COLUMN_LABELS["target_pct"]: "{:.0f}",
-    COLUMN_LABELS["capacity"]: "{:,.0f}",
-    COLUMN_LABELS["area_km2"]: "{:.2f}",
-    COLUMN_LABELS["radius_m"]: "{:,.0f}",
-}
-
 
 def street_table(result: CoverageResult, category: str) -> pd.DataFrame:
     """One row per street for ``category``: residents, cells, covered shares (percent), target
@@ -84,10 +51,11 @@ def district_table(result: CoverageResult, labels: dict[str, str]) -> pd.DataFra
     })
 
 
-def targets_table(targets: Targets) -> pd.DataFrame:
-    """One row per category: radius (metres), target (percent) and the source of each."""
+def targets_table(targets: Targets, labels: dict[str, str]) -> pd.DataFrame:
+    """One row per category: radius (metres), target (percent) and the source of each;
+    ``labels`` maps category to display name."""
     return pd.DataFrame([{
-        "category": targets[key].bilingual(),
+        "category": labels.get(key, key),
         "radius_m": targets[key].radius_m,
         "target_pct": targets[key].target_share * 100,
         "radius_source": targets[key].radius_source,
@@ -113,3 +81,31 @@ def facility_counts(facilities: pd.DataFrame, labels: dict[str, str]) -> pd.Data
     counts = grouped.agg(facilities=("id", "size"), capacity=("capacity", "sum")).reset_index()
     counts["category"] = counts["category"].map(lambda c: labels.get(c, c))
     return counts
+
+
+def street_profile(result: CoverageResult, code: str, labels: dict[str, str]) -> pd.DataFrame:
+    """One street's coverage per category (percent of residents) next to the district average
+    and the target, with the facilities inside it; ``labels`` maps category to display name."""
+    rows = result.streets[result.streets["code"] == code].set_index("category")
+    district = district_summary(result)
+    categories = list(result.categories)
+    return pd.DataFrame({
+        "category": [labels.get(c, c) for c in categories],
+        "covered_residents_pct": (rows.loc[categories, "covered_population_share"] * 100)
+        .round(1).to_numpy(),
+        "district_pct": (district.loc[categories, "covered_population_share"] * 100)
+        .round(1).to_numpy(),
+        "target_pct": (rows.loc[categories, "target_share"] * 100).round(1).to_numpy(),
+        "meets_target": rows.loc[categories, "meets_target"].to_numpy(),
+        "facilities": rows.loc[categories, "facilities"].to_numpy(),
+        "capacity": rows.loc[categories, "capacity"].to_numpy(),
+    })
+
+
+def street_facilities(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+                      code: str) -> pd.DataFrame:
+    """The facilities inside one street (EPSG:4326 frames), by category and name."""
+    polygon = streets.loc[streets["code"] == code].geometry.iloc[0]
+    inside = facilities[facilities.geometry.within(polygon)]
+    columns = ["id", "name", "category", "subtype", "capacity", "status", "address"]
+    return inside[columns].sort_values(["category", "name"]).reset_index(drop=True)

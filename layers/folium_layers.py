@@ -1,6 +1,8 @@
-"""Frames → folium layers: street boundaries, facility markers, H3 coverage cells.
+"""Frames → folium layers: street boundaries and labels, clustered facility markers, H3 cells.
 
-No streamlit here. Every user text that reaches HTML (names, addresses) is escaped first.
+No streamlit here. Every user text that reaches HTML (names, addresses) is escaped first. Each
+layer's SVG paths carry a class (``street-boundary``, ``facility-<category>``, ``coverage-cell``,
+``gap-cell``) so a browser test can find what was drawn.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import json
 import folium
 import geopandas as gpd
 import pandas as pd
+import shapely
 from branca.element import MacroElement
+from folium.plugins import MarkerCluster
 from jinja2 import Template
 
 from layers.style import (
@@ -30,10 +34,17 @@ __all__ = [
     "coverage_layer",
     "coverage_legend_entries",
     "facility_layer",
+    "gap_layer",
     "street_layer",
 ]
 
-DEMO_ATTRIBUTION = "Demo data: approximate, not official (演示数据，示意)"
+#: Coordinates sent to the browser are rounded to this grid (degrees; 1e-6° ≈ 0.1 m).
+GRID_DEGREES = 1e-6
+LABEL_CSS = ("<style>.street-label{font:bold 12px sans-serif;color:#222;text-align:center;"
+             "text-shadow:0 0 3px #fff,0 0 3px #fff;white-space:nowrap;pointer-events:none}"
+             "</style>")
+#: Markers stop clustering from this zoom on.
+CLUSTER_UNTIL_ZOOM = 16
 
 
 def _escaped(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -44,19 +55,22 @@ def _escaped(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return out
 
 
-def base_map(bounds: tuple[float, float, float, float], *, tiles: str | None = "OpenStreetMap",
-             attribution: str = "") -> folium.Map:
-    """A map fitted to ``bounds`` (minx, miny, maxx, maxy in WGS-84 degrees).
+def _geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> dict:
+    """GeoJSON of the given columns, geometry rounded to :data:`GRID_DEGREES`."""
+    rounded = frame[columns].copy()
+    rounded = gpd.GeoDataFrame(rounded, geometry=shapely.set_precision(
+        frame.geometry.to_numpy(), GRID_DEGREES), crs=frame.crs)
+    return json.loads(rounded.to_json(drop_id=True))
 
-    ``tiles`` None draws no basemap (a plain background), for use without network.
-    """
+
+def base_map(bounds: tuple[float, float, float, float], *, attribution: str = "") -> folium.Map:
+    """An empty map (no tiles: a plain background) fitted to ``bounds``
+    (minx, miny, maxx, maxy in WGS-84 degrees, or GCJ-02 when drawn on AMap tiles)."""
     minx, miny, maxx, maxy = bounds
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None,
-                      control_scale=True, prefer_canvas=True)
-    if tiles:
-        folium.TileLayer(tiles, name=tiles, control=False,
-                         attr=None if tiles == "OpenStreetMap" else attribution).add_to(fmap)
+                      control_scale=True, zoom_snap=0.25)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fmap.get_root().header.add_child(folium.Element(LABEL_CSS))
     if attribution:
         _Attribution(attribution).add_to(fmap)
     return fmap
@@ -74,58 +88,90 @@ class _Attribution(MacroElement):
         self.text = html.escape(text)
 
 
-def add_legend(fmap: folium.Map, *, title: str, entries: list[tuple[str, str]]) -> None:
-    """A fixed legend box at the bottom right: a swatch a (colour, label) entry; text escaped."""
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:4px;'
-        f'background:{html.escape(colour)}"></span>{html.escape(label)}</div>'
-        for colour, label in entries)
+def add_legend(fmap: folium.Map, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    """One fixed legend box at the bottom right: per (title, entries) section a title and a
+    swatch a (colour, label) entry. All text is escaped."""
+    parts = []
+    for title, entries in sections:
+        parts.append(f"<b>{html.escape(title)}</b>")
+        parts += [f'<div><span style="display:inline-block;width:12px;height:12px;'
+                  f'margin-right:4px;background:{html.escape(colour)}"></span>'
+                  f"{html.escape(label)}</div>" for colour, label in entries]
     fmap.get_root().html.add_child(folium.Element(
         f'<div class="map-legend" style="position:fixed;bottom:28px;right:8px;z-index:1000;'
         f'background:#fffe;padding:6px 8px;font:12px sans-serif;border-radius:4px;'
-        f'box-shadow:0 1px 4px #0004"><b>{html.escape(title)}</b>{rows}</div>'))
+        f'box-shadow:0 1px 4px #0004;max-height:60%;overflow:auto">{"".join(parts)}</div>'))
 
 
-def street_layer(streets: gpd.GeoDataFrame, *, name: str = "Streets 街道") -> folium.FeatureGroup:
-    """Street outlines with a tooltip of name, English name, code and residents."""
+def street_layer(streets: gpd.GeoDataFrame, *, name: str, label_field: str = "name",
+                 aliases: tuple[str, str, str, str] = ("街道", "English", "代码", "常住人口"),
+                 ) -> folium.FeatureGroup:
+    """Street outlines with a tooltip (name, English name, code, residents) and a text label
+    (``label_field``) at each street's inner point."""
     frame = _escaped(streets, ["name", "name_en", "code"])
     frame["residents"] = streets["population"].map(lambda p: f"{p:,.0f}" if pd.notna(p) else "–")
     group = folium.FeatureGroup(name=name)
     folium.GeoJson(
-        json.loads(frame[["code", "name", "name_en", "residents", "geometry"]].to_json()),
-        style_function=lambda _: {"color": "#333333", "weight": 2, "fillOpacity": 0.0},
+        _geojson(frame, ["code", "name", "name_en", "residents"]),
+        style_function=lambda _: {"color": "#333333", "weight": 2, "fillOpacity": 0.0,
+                                  "className": "street-boundary"},
         highlight_function=lambda _: {"weight": 4},
         tooltip=folium.GeoJsonTooltip(["name", "name_en", "code", "residents"],
-                                      aliases=["街道", "Street", "Code", "Residents 常住人口"]),
+                                      aliases=list(aliases)),
     ).add_to(group)
+    points = streets.geometry.representative_point()
+    for point, label in zip(points, frame[label_field], strict=True):
+        folium.Marker(
+            [point.y, point.x],
+            icon=folium.DivIcon(html=f'<div class="street-label">{label}</div>',
+                                icon_size=(120, 18), icon_anchor=(60, 9),
+                                class_name="street-label-icon"),
+        ).add_to(group)
     return group
 
 
+def _cluster(name: str, colour: str, show: bool) -> MarkerCluster:
+    """A marker cluster whose bubbles are filled with the category's colour."""
+    icon = (
+        "function(cluster){var n=cluster.getChildCount();var s=n<10?26:n<50?32:38;"
+        f"return L.divIcon({{html:'<div style=\"background:{colour};color:#fff;"
+        "border-radius:50%;width:'+s+'px;height:'+s+'px;line-height:'+s+'px;"
+        "text-align:center;font:bold 12px sans-serif;opacity:.85\">'+n+'</div>',"
+        "className:'facility-cluster',iconSize:L.point(s,s)});}"
+    )
+    return MarkerCluster(name=name, show=show, icon_create_function=icon,
+                         options={"disableClusteringAtZoom": CLUSTER_UNTIL_ZOOM,
+                                  "showCoverageOnHover": False})
+
+
 def facility_layer(facilities: gpd.GeoDataFrame, *, category: str, name: str,
-                   show: bool = True) -> folium.FeatureGroup:
-    """Circle markers of one category's facilities, sized by capacity; planned ones hollow and
-    dashed, closed ones dotted. ``show`` False adds the layer switched off."""
+                   show: bool = True, aliases: tuple[str, str] = ("容量", "地址"),
+                   ) -> MarkerCluster:
+    """One category's facilities as clustered circle markers sized by capacity; planned ones
+    hollow and dashed, closed ones dotted. ``show`` False adds the layer switched off."""
     rows = facilities[facilities["category"] == category]
     frame = _escaped(rows, ["name", "address", "subtype", "status"])
     colour = category_colour(category)
     largest = float(rows["capacity"].max()) if rows["capacity"].notna().any() else 0.0
-    group = folium.FeatureGroup(name=name, show=show)
-    for row in frame.itertuples():
+    group = _cluster(name, colour, show)
+    for row, status in zip(frame.itertuples(), rows["status"], strict=True):
         size = 3 + 6 * (row.capacity / largest) ** 0.5 if largest and pd.notna(row.capacity) else 4
-        style = STATUS_STYLE.get(rows.loc[row.Index, "status"], STATUS_STYLE["existing"])
+        style = STATUS_STYLE.get(status, STATUS_STYLE["existing"])
         capacity = f"{row.capacity:,.0f}" if pd.notna(row.capacity) else "–"
         folium.CircleMarker(
             location=[row.lat, row.lon], radius=size, color=colour, weight=1.5,
             fill=True, fill_color=colour, fill_opacity=style["fill_opacity"],
-            dash_array=style["dash_array"],
-            tooltip=f"<b>{row.name}</b><br>{row.subtype} · {row.status} · {capacity}"
-                    f"<br>{row.address}",
+            dash_array=style["dash_array"], class_name=f"facility facility-{category}",
+            tooltip=f"<b>{row.name}</b><br>{row.subtype} · {row.status}"
+                    f"<br>{aliases[0]} {capacity}<br>{aliases[1]} {row.address}",
         ).add_to(group)
     return group
 
 
 def coverage_layer(cells: gpd.GeoDataFrame, *, radius_m: float, name: str,
-                   mode: str = "distance") -> folium.FeatureGroup:
+                   mode: str = "distance",
+                   aliases: tuple[str, str, str, str] = ("街道", "最近距离", "最近设施", "覆盖"),
+                   ) -> folium.FeatureGroup:
     """H3 cells of one category as one GeoJSON layer.
 
     ``mode`` "distance" colours by distance to the nearest facility relative to ``radius_m``
@@ -139,17 +185,29 @@ def coverage_layer(cells: gpd.GeoDataFrame, *, radius_m: float, name: str,
     ]
     frame["distance"] = cells["distance_m"].map(lambda d: f"{d:,.0f} m" if d != float("inf")
                                                 else "–")
-    frame["covered"] = cells["covered"].map({True: "yes 是", False: "no 否"})
+    frame["covered"] = cells["covered"].map({True: "✓", False: "✗"})
     group = folium.FeatureGroup(name=name)
     folium.GeoJson(
-        json.loads(frame[["cell", "street", "distance", "nearest_name", "covered", "fill",
-                          "geometry"]].to_json()),
+        _geojson(frame, ["street", "distance", "nearest_name", "covered", "fill"]),
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#ffffff",
-                                  "weight": 0.3, "fillOpacity": 0.55},
+                                  "weight": 0.3, "fillOpacity": 0.55,
+                                  "className": "coverage-cell"},
         tooltip=folium.GeoJsonTooltip(["street", "distance", "nearest_name", "covered"],
-                                      aliases=["街道 Street", "最近距离 Distance",
-                                               "最近设施 Nearest", "覆盖 Covered"]),
+                                      aliases=list(aliases)),
     ).add_to(group)
+    return group
+
+
+def gap_layer(cells: gpd.GeoDataFrame, *, name: str, show: bool = True) -> folium.FeatureGroup:
+    """The uncovered cells of one category, outlined in red (one GeoJSON layer)."""
+    gaps = cells[~cells["covered"]]
+    group = folium.FeatureGroup(name=name, show=show)
+    if len(gaps):
+        folium.GeoJson(
+            _geojson(gaps, []),
+            style_function=lambda _: {"color": GAP_COLOUR, "weight": 1.2, "fillColor": GAP_COLOUR,
+                                      "fillOpacity": 0.15, "className": "gap-cell"},
+        ).add_to(group)
     return group
 
 
@@ -158,11 +216,13 @@ def add_layer_control(fmap: folium.Map) -> None:
     folium.LayerControl(collapsed=False).add_to(fmap)
 
 
-def coverage_legend_entries(*, radius_m: float, mode: str) -> list[tuple[str, str]]:
+def coverage_legend_entries(*, radius_m: float, mode: str,
+                            covered: str = "已覆盖 covered",
+                            gap: str = "缺口 gap") -> list[tuple[str, str]]:
     """Legend entries of :func:`coverage_layer` for ``mode`` and ``radius_m`` (metres)."""
     if mode == "covered":
-        return [(COVERED_COLOUR, f"≤ {radius_m:,.0f} m 已覆盖 covered"),
-                (GAP_COLOUR, f"> {radius_m:,.0f} m 缺口 gap")]
+        return [(COVERED_COLOUR, f"≤ {radius_m:,.0f} m {covered}"),
+                (GAP_COLOUR, f"> {radius_m:,.0f} m {gap}")]
     entries, lower = [], 0.0
     for limit, colour in DISTANCE_BANDS:
         upper = limit * radius_m

@@ -1,7 +1,7 @@
-"""Maps that draw with no network: Leaflet inlined from an installed package, no CDN links.
+"""Maps that draw with no network: Leaflet and its plugins inlined from installed packages.
 
-Leaflet's JS and CSS come from the ``django-js-lib-leaflet`` wheel (plain static files; Django is
-not needed to read them). folium's other default assets (jQuery, Bootstrap, Font Awesome,
+The JS and CSS come from XStatic wheels (``xstatic-leaflet``, ``xstatic-leaflet-markercluster``:
+plain static files). folium's other default assets (jQuery, Bootstrap, Font Awesome,
 awesome-markers) serve only folium features this project does not use, so they are left out.
 """
 
@@ -10,18 +10,27 @@ from __future__ import annotations
 import base64
 import re
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 import folium
+import xstatic.pkg.leaflet as xs_leaflet
+import xstatic.pkg.leaflet_markercluster as xs_markercluster
 
-__all__ = ["UnknownAssetError", "standalone_html"]
+__all__ = ["LOCAL_ASSETS", "UnknownAssetError", "standalone_html"]
 
-_LEAFLET_PACKAGE = "js_lib_leaflet"
-_LEAFLET_DIR = "static/js_lib_leaflet"
+#: The file name at the end of a CDN URL → the installed file that replaces it.
+LOCAL_ASSETS = {
+    "leaflet.js": Path(xs_leaflet.BASE_DIR) / "leaflet.js",
+    "leaflet.css": Path(xs_leaflet.BASE_DIR) / "leaflet.css",
+    "leaflet.markercluster.js": Path(xs_markercluster.BASE_DIR) / "leaflet.markercluster.js",
+    "MarkerCluster.css": Path(xs_markercluster.BASE_DIR) / "MarkerCluster.css",
+    "MarkerCluster.Default.css": Path(xs_markercluster.BASE_DIR) / "MarkerCluster.Default.css",
+}
 #: CDN assets of folium's defaults that this project's layers do not need.
 _UNUSED_ASSETS = ("jquery", "bootstrap", "awesome-markers", "fontawesome", "leaflet.awesome")
 _SCRIPT = re.compile(r'<script src="(https?://[^"]+)"></script>')
 _STYLESHEET = re.compile(r'<link rel="stylesheet" href="(https?://[^"]+)"\s*/>')
+_CSS_IMAGE = re.compile(r"url\((images/[\w.-]+\.png)\)")
 
 
 class UnknownAssetError(RuntimeError):
@@ -29,29 +38,25 @@ class UnknownAssetError(RuntimeError):
 
 
 @cache
-def _leaflet_file(name: str) -> bytes:
-    return (resources.files(_LEAFLET_PACKAGE) / _LEAFLET_DIR / name).read_bytes()
+def _asset_text(name: str) -> str:
+    """An asset's text; a stylesheet's images are inlined as data URIs."""
+    path = LOCAL_ASSETS[name]
+    text = path.read_text(encoding="utf-8")
+    if name.endswith(".css"):
+        def inline(match: re.Match) -> str:
+            data = base64.b64encode((path.parent / match.group(1)).read_bytes()).decode("ascii")
+            return f"url(data:image/png;base64,{data})"
 
-
-@cache
-def _leaflet_css() -> str:
-    """leaflet.css with its images inlined as data URIs."""
-    css = _leaflet_file("leaflet.css").decode("utf-8")
-
-    def inline(match: re.Match) -> str:
-        data = base64.b64encode(_leaflet_file(match.group(1))).decode("ascii")
-        return f"url(data:image/png;base64,{data})"
-
-    return re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
+        text = _CSS_IMAGE.sub(inline, text)
+    return text
 
 
 def _inline_asset(url: str, *, kind: str) -> str:
-    """The tag replacing a CDN asset: Leaflet inlined, folium's unused defaults dropped."""
+    """The tag replacing a CDN asset: a local one inlined, folium's unused defaults dropped."""
     name = url.rsplit("/", 1)[-1]
-    if "leaflet@" in url and name in ("leaflet.js", "leaflet.css"):
-        if kind == "script":
-            return "<script>" + _leaflet_file("leaflet.js").decode("utf-8") + "</script>"
-        return "<style>" + _leaflet_css() + "</style>"
+    if name in LOCAL_ASSETS:
+        tag = "script" if kind == "script" else "style"
+        return f"<{tag}>{_asset_text(name)}</{tag}>"
     if any(part in url.lower() for part in _UNUSED_ASSETS):
         return ""
     raise UnknownAssetError(f"the map needs {url}, which is not available offline")
@@ -64,7 +69,7 @@ def standalone_html(fmap: folium.Map) -> str:
     Raises
     ------
     UnknownAssetError
-        When a layer needs a CDN asset other than Leaflet (add it here before using it).
+        When a layer needs a CDN asset not in :data:`LOCAL_ASSETS` (add it there first).
     """
     html = fmap.get_root().render()
     html = _SCRIPT.sub(lambda m: _inline_asset(m.group(1), kind="script"), html)

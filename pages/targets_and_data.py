@@ -7,19 +7,23 @@ import streamlit as st
 
 from geo.tables import facility_counts, streets_table, targets_table
 from ui.data import load_inputs
+from ui.i18n import lang, t
 from ui.widgets import or_stop, page_header, show_table
 
-page_header("目标与数据 Targets and data")
+page_header(t("目标与数据", "Targets and data"))
 targets, streets, facilities = or_stop(load_inputs)
+labels = {k: targets[k].label(lang()) for k in targets.keys()}
 
-st.subheader("覆盖目标 Coverage targets")
-st.caption("Defaults from data/targets.toml: straight-line service radius and the share of "
-           "residents that must live within it. Where no standard was found the number is an "
-           "assumption, as its source says; edit the file to change it.")
-show_table(targets_table(targets))
+st.subheader(t("覆盖目标", "Coverage targets"))
+st.caption(t("取自 data/targets.toml：直线服务半径，以及须居住在半径内的居民比例。"
+             "未找到标准处为假设，依据栏已注明；修改该文件即可调整。",
+             "From data/targets.toml: straight-line service radius and the share of residents "
+             "that must live within it. Where no standard was found the number is an "
+             "assumption, as its source says; edit the file to change it."))
+show_table(targets_table(targets, labels))
 
-st.subheader("街道 Streets")
+st.subheader(t("街道", "Streets"))
 show_table(streets_table(streets))
 
-st.subheader("设施 Facilities")
-show_table(facility_counts(facilities, {k: targets[k].bilingual() for k in targets.keys()}))
+st.subheader(t("设施", "Facilities"))
+show_table(facility_counts(facilities, labels))

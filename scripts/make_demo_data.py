@@ -412,7 +412,8 @@ CANTEEN_GROUPS = (
           named=((BEIXINJING, "北新泾社区AI长者食堂（示意）"),)),
 )
 PARKING_GROUPS = (Group("public", "公共停车场", 120, (50, 800)),)
-PARKING_NETWORKED = 98
+#: The review: all 120 public car parks are networked (联网全覆盖); ~82% is the data upload rate.
+PARKING_NETWORKED = 120
 PARKING_OFF_PEAK = 21
 
 

@@ -72,8 +72,8 @@ def test_counts_match_the_seed(demo):
     parking = facilities[facilities["category"] == "parking"]
     assert len(parking) == 120
     assert (parking["capacity"] > 0).all()
-    assert set(parking["networked"]) == {"true", "false"}
-    assert (parking["networked"] == "true").sum() == 98
+    assert (parking["networked"] == "true").all()  # 联网全覆盖: every public car park
+    assert (parking["off_peak_booking"] == "true").sum() == 21
     assert (parking["status"] == "existing").all()
 
 

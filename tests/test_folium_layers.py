@@ -11,6 +11,7 @@ from layers.folium_layers import (
     coverage_layer,
     coverage_legend_entries,
     facility_layer,
+    gap_layer,
     street_layer,
 )
 from layers.style import COVERED_COLOUR, GAP_COLOUR, distance_colour
@@ -28,7 +29,7 @@ def _facilities() -> gpd.GeoDataFrame:
 
 
 def _render(*layers) -> str:
-    fmap = base_map((121.39, 31.19, 121.42, 31.22), tiles=None, attribution="Demo <data>")
+    fmap = base_map((121.39, 31.19, 121.42, 31.22), attribution="Demo <data>")
     for layer in layers:
         layer.add_to(fmap)
     add_layer_control(fmap)
@@ -47,6 +48,8 @@ def test_user_text_is_escaped_in_facility_tooltips():
 def test_planned_facilities_are_drawn_hollow_and_dashed():
     html = _render(facility_layer(_facilities(), category="market", name="Markets"))
     assert html.count("L.circleMarker(") == 2
+    assert html.count("L.markerClusterGroup(") == 1
+    assert '"className": "facility facility-market"' in html
     assert '"dashArray": "4 3"' in html
     assert '"fillOpacity": 0.25' in html
 
@@ -56,8 +59,12 @@ def test_street_names_are_escaped_in_the_geojson():
                                 "population": [1000.0]},
                                geometry=[shapely.box(121.4, 31.2, 121.41, 31.21)],
                                crs="EPSG:4326")
-    html = _render(street_layer(streets))
+    html = _render(street_layer(streets, name="Streets"))
     assert XSS not in html
+    # the label is HTML inside a JS string: the name's markup arrives escaped
+    assert html.count("L.divIcon(") == 1
+    assert ('"\\u003cdiv class=\\"street-label\\"\\u003e\\u0026lt;img src=x '
+            'onerror=alert(1)\\u0026gt;\\u003c/div\\u003e"') in html
     assert "\\u0026lt;img" in html or "&lt;img" in html
     assert "1,000" in html
 
@@ -70,6 +77,7 @@ def test_coverage_cells_are_one_geojson_coloured_by_mode():
                   shapely.box(121.41, 31.21, 121.411, 31.211)], crs="EPSG:4326")
     by_distance = _render(coverage_layer(cells, radius_m=500, name="c", mode="distance"))
     assert by_distance.count("L.geoJson(") == 1
+    assert '"className": "coverage-cell"' in by_distance
     assert distance_colour(100, 500) in by_distance and distance_colour(900, 500) in by_distance
     by_gap = _render(coverage_layer(cells, radius_m=500, name="c", mode="covered"))
     assert COVERED_COLOUR in by_gap and GAP_COLOUR in by_gap
@@ -89,7 +97,19 @@ def test_legend_entries_follow_the_radius_and_are_escaped():
         ("#f46d43", "750–1,000 m"), ("#d73027", "> 1,000 m")]
     assert coverage_legend_entries(radius_m=1000, mode="covered") == [
         (COVERED_COLOUR, "≤ 1,000 m 已覆盖 covered"), (GAP_COLOUR, "> 1,000 m 缺口 gap")]
-    fmap = base_map((121.39, 31.19, 121.42, 31.22), tiles=None)
-    add_legend(fmap, title="<b>x</b>", entries=[("#000000", "a<b")])
+    fmap = base_map((121.39, 31.19, 121.42, 31.22))
+    add_legend(fmap, [("<b>x</b>", [("#000000", "a<b")])])
     html = fmap.get_root().render()
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "a&lt;b" in html
+
+
+def test_gap_layer_draws_only_uncovered_cells():
+    cells = gpd.GeoDataFrame(
+        {"covered": [True, False, False]},
+        geometry=[shapely.box(121.40, 31.20, 121.401, 31.201),
+                  shapely.box(121.41, 31.21, 121.411, 31.211),
+                  shapely.box(121.42, 31.21, 121.421, 31.211)], crs="EPSG:4326")
+    html = _render(gap_layer(cells, name="gaps"))
+    assert html.count('"type": "Polygon"') == 2
+    assert '"className": "gap-cell"' in html
+    assert "L.geoJson(" not in _render(gap_layer(cells[cells["covered"]], name="none"))

@@ -41,8 +41,8 @@ def test_district_table_weights_by_residents(result):
 
 
 def test_targets_streets_and_counts(targets, two_streets):
-    table = targets_table(targets)
-    assert table["category"].tolist() == ["菜市场 Market", "parking"]
+    table = targets_table(targets, {"market": "菜市场"})
+    assert table["category"].tolist() == ["菜市场", "parking"]
     assert table["radius_m"].tolist() == [300.0, 500.0]
     assert table["target_pct"].tolist() == pytest.approx([90.0, 50.0])
     assert streets_table(two_streets)["area_km2"].tolist() == pytest.approx([1.0, 1.0], rel=1e-6)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import geopandas as gpd
 import streamlit as st
 
-from geo.coverage import CoverageResult, compute_coverage
+from geo.coverage import CoverageResult, category_cells, compute_coverage
 from geo.io import read_demo, read_targets
 from geo.targets import Targets
 
-__all__ = ["DEMO_NOTICE", "load_coverage", "load_inputs"]
+__all__ = ["DEMO_NOTICE", "load_category_cells", "load_coverage", "load_inputs"]
 
 DEMO_NOTICE = ("演示数据：街道边界、人口与设施均为本项目生成的示意数据，非官方数据。"
                " Demo data: boundaries, populations and facilities are approximate, generated "
@@ -29,3 +29,9 @@ def load_coverage(resolution: int) -> CoverageResult:
     """Coverage of the demo data at an H3 resolution."""
     targets, streets, facilities = load_inputs()
     return compute_coverage(streets, facilities, targets, resolution=resolution)
+
+
+@st.cache_data(show_spinner=False)
+def load_category_cells(resolution: int, category: str) -> gpd.GeoDataFrame:
+    """The cells of one category with their hexagons, for the map."""
+    return category_cells(load_coverage(resolution), category)

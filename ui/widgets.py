@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from geo._errors import InputError
-from geo.tables import COLUMN_LABELS, NUMBER_FORMATS
 from ui.data import DEMO_NOTICE
+from ui.i18n import NUMBER_FORMATS, column_label
 
 __all__ = ["or_stop", "page_header", "show_table"]
 
@@ -19,19 +19,23 @@ T = TypeVar("T")
 GAP_STYLE = "background-color: #fde0dd"
 
 
-def highlight_gap(row: pd.Series) -> list[str]:
-    """Row style: a street below target is shaded red."""
-    return [GAP_STYLE if row[COLUMN_LABELS["meets_target"]] is False else ""] * len(row)
+def _gap_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Cell styles: every cell of a row whose ``meets_target`` is False is shaded red."""
+    below = (table["meets_target"] == False).fillna(False).to_numpy()  # noqa: E712
+    styles = pd.DataFrame("", index=table.index, columns=table.columns)
+    styles.loc[below, :] = GAP_STYLE
+    return styles
 
 
-def show_table(table: pd.DataFrame, *, highlight: bool = False) -> None:
-    """A table with bilingual headers and formatted numbers; gaps shaded when ``highlight``."""
-    shown = table.rename(columns=COLUMN_LABELS)
-    styler = shown.style.format({k: v for k, v in NUMBER_FORMATS.items() if k in shown},
-                                na_rep="–")
-    if highlight:
-        styler = styler.apply(highlight_gap, axis=1)
-    st.dataframe(styler, hide_index=True)
+def show_table(table: pd.DataFrame, *, highlight: bool = False, **kwargs: object) -> None:
+    """A table with headers in the chosen language and formatted numbers; rows below target
+    shaded when ``highlight``. Extra keyword arguments go to ``st.dataframe``."""
+    formats = {k: v for k, v in NUMBER_FORMATS.items() if k in table.columns}
+    styler = table.style.format(formats, na_rep="–")
+    if highlight and "meets_target" in table.columns:
+        styler = styler.apply(lambda _: _gap_rows(table), axis=None)
+    styler = styler.relabel_index([column_label(c) for c in table.columns], axis=1)
+    st.dataframe(styler, hide_index=True, **kwargs)
 
 
 def page_header(title: str, caption: str = "") -> None:

@@ -1,0 +1,120 @@
+"""The whole coverage map: basemap, streets, facility clusters, coverage and gap cells, legend.
+
+Built from plain frames (no streamlit); the pages cache the frames and rebuild this map, which
+is cheap. On AMap tiles (GCJ-02) every overlay is shifted to GCJ-02 so that it lines up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import folium
+import geopandas as gpd
+from geo.shift import shift_bounds_to_gcj02, shift_geometries_to_gcj02
+
+from layers.basemaps import BASEMAPS, add_basemap
+from layers.folium_layers import (
+    add_layer_control,
+    add_legend,
+    base_map,
+    coverage_layer,
+    coverage_legend_entries,
+    facility_layer,
+    gap_layer,
+    street_layer,
+)
+from layers.style import GAP_COLOUR, category_colour
+
+__all__ = ["MapView", "explorer_map"]
+
+#: Map text in each language.
+TEXT = {
+    "zh": {"streets": "街道边界", "coverage": "覆盖", "gaps": "缺口网格", "distance": "最近距离",
+           "covered": "已覆盖", "gap": "缺口", "facilities": "设施",
+           "street_aliases": ("街道", "English", "代码", "常住人口"),
+           "cell_aliases": ("街道", "最近距离", "最近设施", "覆盖"),
+           "facility_aliases": ("容量", "地址"),
+           "demo": "演示数据（示意，非官方）"},
+    "en": {"streets": "Street boundaries", "coverage": "Coverage", "gaps": "Gap cells",
+           "distance": "distance to nearest", "covered": "covered", "gap": "gap",
+           "facilities": "Facilities",
+           "street_aliases": ("Street", "English", "Code", "Residents"),
+           "cell_aliases": ("Street", "Distance", "Nearest", "Covered"),
+           "facility_aliases": ("Capacity", "Address"),
+           "demo": "Demo data (approximate, not official)"},
+}
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the map shows.
+
+    ``category``: the category whose coverage is drawn; ``radius_m`` its radius in metres;
+    ``mode``: "distance" or "covered"; ``basemap``: a key of ``layers.basemaps.BASEMAPS``;
+    ``category_names``: display name of every facility category to draw, in order;
+    ``shown``: the facility categories switched on at first (the others can be toggled on);
+    ``focus``: bounds (minx, miny, maxx, maxy, WGS-84 degrees) to zoom to, else the streets'.
+    """
+
+    category: str
+    radius_m: float
+    category_names: Mapping[str, str]
+    mode: str = "distance"
+    basemap: str = "none"
+    lang: str = "zh"
+    shown: tuple[str, ...] = ()
+    focus: tuple[float, float, float, float] | None = None
+    demo: bool = True
+    tianditu_key: str | None = field(default=None, repr=False)
+
+
+def _for_basemap(view: MapView, *frames: gpd.GeoDataFrame) -> list[gpd.GeoDataFrame]:
+    """The frames as drawn on the basemap: shifted to GCJ-02 for AMap, else unchanged."""
+    if BASEMAPS[view.basemap].needs_gcj02:
+        return [shift_geometries_to_gcj02(frame) for frame in frames]
+    return list(frames)
+
+
+def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+                 cells: gpd.GeoDataFrame) -> folium.Map:
+    """The coverage map of ``view.category``.
+
+    Parameters
+    ----------
+    streets, facilities
+        Normalised frames in EPSG:4326.
+    cells
+        The category's cells (see ``geo.coverage.category_cells``), EPSG:4326.
+
+    Raises
+    ------
+    layers.basemaps.MissingKeyError
+        When Tianditu is chosen without a key.
+    """
+    text = TEXT.get(view.lang, TEXT["zh"])
+    streets, facilities, cells = _for_basemap(view, streets, facilities, cells)
+    bounds = view.focus or tuple(streets.total_bounds)
+    if view.focus and BASEMAPS[view.basemap].needs_gcj02:
+        bounds = shift_bounds_to_gcj02(view.focus)
+    fmap = base_map(bounds, attribution=text["demo"] if view.demo else "")
+    add_basemap(fmap, view.basemap, tianditu_key=view.tianditu_key)
+    name = view.category_names.get(view.category, view.category)
+    coverage_layer(cells, radius_m=view.radius_m, name=f"{text['coverage']}: {name}",
+                   mode=view.mode, aliases=text["cell_aliases"]).add_to(fmap)
+    gap_layer(cells, name=f"{text['gaps']}: {name}").add_to(fmap)
+    label = "name_en" if view.lang == "en" else "name"
+    street_layer(streets, name=text["streets"], label_field=label,
+                 aliases=text["street_aliases"]).add_to(fmap)
+    for key, display in view.category_names.items():
+        facility_layer(facilities, category=key, name=f"{text['facilities']}: {display}",
+                       show=key in view.shown, aliases=text["facility_aliases"]).add_to(fmap)
+    add_layer_control(fmap)
+    add_legend(fmap, [
+        (f"{name}: {text['distance']}" if view.mode == "distance" else name,
+         coverage_legend_entries(radius_m=view.radius_m, mode=view.mode,
+                                 covered=text["covered"], gap=text["gap"])),
+        (text["gaps"], [(GAP_COLOUR, f"> {view.radius_m:,.0f} m")]),
+        (text["facilities"], [(category_colour(k), v) for k, v in view.category_names.items()]),
+    ])
+    return fmap

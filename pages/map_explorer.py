@@ -1,0 +1,33 @@
+"""Map explorer: every layer toggleable — streets, facilities by category, coverage, gaps."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo.coverage import categories_present, streets_below_target
+from ui.controls import category_names, map_controls, show_map
+from ui.data import load_coverage, load_inputs
+from ui.i18n import t
+from ui.widgets import or_stop, page_header, show_table
+
+page_header(t("地图浏览", "Map explorer"),
+            t("图层可在地图右上角开关；平移缩放不会重新计算。",
+              "Switch layers in the map's top-right panel; panning and zooming recompute nothing."))
+targets, streets, facilities = or_stop(load_inputs)
+categories = categories_present(facilities, targets)
+choices = map_controls(targets, categories)
+result = or_stop(lambda: load_coverage(choices.resolution))
+show_map(choices, targets=targets, streets=streets, facilities=facilities,
+         categories=categories)
+
+name = category_names(targets, categories)[choices.category]
+below = streets_below_target(result, choices.category)
+st.subheader(t(f"未达标街道：{name}", f"Streets below target: {name}"))
+if len(below):
+    show_table(below.assign(street=below["name"],
+                            covered_residents_pct=(below["covered_population_share"] * 100)
+                            .round(1),
+                            target_pct=below["target_share"] * 100)
+               [["code", "street", "covered_residents_pct", "target_pct", "facilities"]])
+else:
+    st.success(t("所有街道均达到目标。", "Every street meets the target."))

@@ -1,0 +1,47 @@
+"""Street view, for a street office: its map, its coverage against target and the district,
+its uncovered blocks ranked by residents, and its facilities."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo.coverage import categories_present
+from geo.gaps import gap_blocks
+from geo.tables import street_facilities, street_profile
+from ui.controls import category_names, map_controls, show_map
+from ui.data import load_coverage, load_inputs
+from ui.i18n import lang, t
+from ui.widgets import or_stop, page_header, show_table
+
+page_header(t("街道视图", "Street view"))
+targets, streets, facilities = or_stop(load_inputs)
+names_by_code = dict(zip(streets["code"], streets["name_en" if lang() == "en" else "name"],
+                         strict=True))
+code = st.sidebar.selectbox(t("街道", "Street"), list(names_by_code),
+                            format_func=names_by_code.get, key="street")
+categories = categories_present(facilities, targets)
+choices = map_controls(targets, categories)
+result = or_stop(lambda: load_coverage(choices.resolution))
+names = category_names(targets, categories)
+street = streets[streets["code"] == code]
+
+st.subheader(names_by_code[code])
+show_map(choices, targets=targets, streets=streets, facilities=facilities,
+         categories=categories, focus=tuple(street.total_bounds))
+
+st.subheader(t("各类设施覆盖（对比全区平均与目标）",
+               "Coverage per category, against the district average and the target"))
+show_table(street_profile(result, code, names), highlight=True)
+
+st.subheader(t(f"未覆盖街区：{names[choices.category]}（按人口排序）",
+               f"Uncovered blocks: {names[choices.category]} (most residents first)"))
+blocks = gap_blocks(result, category=choices.category, code=code)
+if len(blocks):
+    show_table(blocks[["block", "cells", "residents", "nearest_name", "nearest_distance_m",
+                       "max_distance_m"]])
+else:
+    st.success(t("该类设施已覆盖全部街区。", "Every block is covered for this category."))
+
+st.subheader(t("街道内设施", "Facilities in the street"))
+inside = street_facilities(streets, facilities, code)
+show_table(inside.assign(category=inside["category"].map(lambda c: names.get(c, c))))

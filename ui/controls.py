@@ -1,0 +1,96 @@
+"""The map controls shared by the pages, and drawing the map in the page."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import streamlit as st
+from layers.basemaps import BASEMAPS, MissingKeyError, tianditu_key
+
+from geo.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
+from geo.targets import Targets
+from layers.explorer import MapView, explorer_map
+from layers.offline import standalone_html
+from ui.data import load_category_cells
+from ui.i18n import lang, t
+
+__all__ = ["Choices", "category_names", "map_controls", "show_map"]
+
+#: Session-state keys of the shared controls.
+KEYS = {"category": "category", "resolution": "resolution", "mode": "mode",
+        "basemap": "basemap"}
+MAP_HEIGHT = 620
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the user picked: category, H3 resolution, colour mode and basemap key."""
+
+    category: str
+    resolution: int
+    mode: str
+    basemap: str
+
+
+def category_names(targets: Targets, categories: Sequence[str]) -> dict[str, str]:
+    """Display name of each category in the chosen language."""
+    return {c: targets[c].label(lang()) if c in targets else c for c in categories}
+
+
+def map_controls(targets: Targets, categories: Sequence[str]) -> Choices:
+    """Category, resolution, colour and basemap pickers in the sidebar."""
+    names = category_names(targets, categories)
+    with st.sidebar:
+        category = st.selectbox(t("设施类别", "Category"), list(categories),
+                                format_func=names.get, key=KEYS["category"])
+        resolution = st.slider(t("H3 分辨率", "H3 resolution"), MIN_RESOLUTION, MAX_RESOLUTION,
+                               DEFAULT_RESOLUTION, key=KEYS["resolution"])
+        mode = st.radio(t("着色", "Colour by"), ["distance", "covered"],
+                        format_func={"distance": t("距离", "Distance"),
+                                     "covered": t("覆盖/缺口", "Covered/gap")}.get,
+                        key=KEYS["mode"])
+        basemap = st.selectbox(
+            t("底图", "Basemap"), list(BASEMAPS), key=KEYS["basemap"],
+            format_func=lambda k: BASEMAPS[k].label_en if lang() == "en" else BASEMAPS[k].label_zh)
+        note = BASEMAPS[basemap].note_en if lang() == "en" else BASEMAPS[basemap].note_zh
+        if note:
+            st.caption(note)
+        target = targets[category]
+        st.caption(t(f"服务半径 {target.radius_m:,.0f} 米。", f"Radius {target.radius_m:,.0f} m. ")
+                   + target.radius_source)
+    return Choices(category=category, resolution=resolution, mode=mode, basemap=basemap)
+
+
+def _secrets() -> dict[str, str]:
+    """Streamlit secrets as a plain mapping; empty when there is no secrets file."""
+    try:
+        return dict(st.secrets)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return {}
+
+
+def show_map(choices: Choices, *, targets: Targets, streets: gpd.GeoDataFrame,
+             facilities: gpd.GeoDataFrame, categories: Sequence[str],
+             focus: tuple[float, float, float, float] | None = None) -> None:
+    """Draw the coverage map of the chosen category in the page (offline HTML in an iframe)."""
+    view = MapView(
+        category=choices.category,
+        radius_m=targets[choices.category].radius_m,
+        category_names=category_names(targets, categories),
+        mode=choices.mode,
+        basemap=choices.basemap,
+        lang=lang(),
+        shown=(choices.category,),
+        focus=focus,
+        tianditu_key=tianditu_key(os.environ, _secrets()),
+    )
+    cells = load_category_cells(choices.resolution, choices.category)
+    try:
+        fmap = explorer_map(view, streets=streets, facilities=facilities, cells=cells)
+    except MissingKeyError as exc:
+        st.error(str(exc))
+        return
+    st.iframe(standalone_html(fmap), height=MAP_HEIGHT)

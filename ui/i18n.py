@@ -1,0 +1,84 @@
+"""Chinese and English labels: the language switch and the text of table headers.
+
+Chinese is the default. Text is given in place as a (zh, en) pair: ``t("街道", "Street")``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+__all__ = ["COLUMNS", "LANG_KEY", "NUMBER_FORMATS", "column_label", "lang", "language_switch",
+           "t"]
+
+LANG_KEY = "lang"
+LANGUAGES = {"zh": "中文", "en": "English"}
+
+#: Table column key → (Chinese, English) header.
+COLUMNS = {
+    "code": ("代码", "Code"),
+    "street": ("街道", "Street"),
+    "category": ("类别", "Category"),
+    "residents": ("常住人口", "Residents"),
+    "cells": ("网格数", "Cells"),
+    "covered_cells": ("覆盖网格", "Covered cells"),
+    "covered_residents_pct": ("覆盖人口 %", "Covered residents %"),
+    "district_pct": ("全区平均 %", "District average %"),
+    "target_pct": ("目标 %", "Target %"),
+    "facilities": ("设施数", "Facilities"),
+    "capacity": ("容量", "Capacity"),
+    "meets_target": ("达标", "Meets target"),
+    "streets_below_target": ("未达标街道", "Streets below target"),
+    "name": ("名称", "Name"),
+    "name_en": ("英文名", "English name"),
+    "area_km2": ("面积 km²", "Area km²"),
+    "subtype": ("子类", "Subtype"),
+    "status": ("状态", "Status"),
+    "address": ("地址", "Address"),
+    "radius_m": ("服务半径 m", "Radius m"),
+    "radius_source": ("半径依据", "Radius source"),
+    "target_source": ("目标依据", "Target source"),
+    "block": ("缺口", "Gap"),
+    "nearest_name": ("最近设施", "Nearest facility"),
+    "nearest_distance_m": ("最近距离 m", "Distance m"),
+    "max_distance_m": ("最远距离 m", "Farthest m"),
+    "figure": ("指标", "Figure"),
+    "seed": ("2023 评估报告", "2023 review"),
+    "loaded": ("当前数据", "Loaded data"),
+}
+#: Display formats (str.format) of numeric columns, by column key.
+NUMBER_FORMATS = {
+    "residents": "{:,.0f}",
+    "covered_residents_pct": "{:.1f}",
+    "district_pct": "{:.1f}",
+    "target_pct": "{:.0f}",
+    "capacity": "{:,.0f}",
+    "area_km2": "{:.2f}",
+    "radius_m": "{:,.0f}",
+    "nearest_distance_m": "{:,.0f}",
+    "max_distance_m": "{:,.0f}",
+    "seed": "{:,.0f}",
+    "loaded": "{:,.0f}",
+}
+
+
+def lang() -> str:
+    """The chosen language: "zh" (default) or "en"."""
+    return st.session_state.get(LANG_KEY, "zh")
+
+
+def t(zh: str, en: str) -> str:
+    """The text in the chosen language."""
+    return en if lang() == "en" else zh
+
+
+def column_label(key: str) -> str:
+    """A table column's header in the chosen language (the key itself when unknown)."""
+    pair = COLUMNS.get(key)
+    return (pair[1] if lang() == "en" else pair[0]) if pair else key
+
+
+def language_switch() -> None:
+    """The language switch in the sidebar; its value is kept in session state across pages."""
+    st.session_state.setdefault(LANG_KEY, "zh")
+    st.sidebar.radio("语言 Language", list(LANGUAGES), format_func=LANGUAGES.get,
+                     horizontal=True, key=LANG_KEY)
