@@ -66,7 +66,7 @@ def test_every_widget_can_be_changed(app):
     app.radio(key="lang").set_value("en").run()
     assert not app.exception
     assert app.title[0].value == "Changning: 15-minute walk coverage of facilities"
-    assert [m.label for m in app.metric][0] == "EV charging"
+    assert app.metric[0].label == "EV charging"
 
 
 def test_tianditu_without_key_is_an_error_not_a_traceback(app, monkeypatch):
