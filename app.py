@@ -23,10 +23,10 @@ def district_kpis(table) -> None:
     for column, row in zip(columns, table.itertuples(), strict=True):
         gap = row.covered_residents_pct - row.target_pct
         column.metric(row.category, f"{row.covered_residents_pct:.1f}%",
-                      delta=t(f"{gap:+.1f} 个百分点（目标 {row.target_pct:.0f}%）",
-                              f"{gap:+.1f} pp vs target {row.target_pct:.0f}%"))
-        column.caption(t(f"未达标街道 {row.streets_below_target} 个",
-                         f"{row.streets_below_target} streets below target"))
+                      delta=t(f"{gap:+.1f} 个百分点", f"{gap:+.1f} pp"))
+        column.caption(t(f"目标 {row.target_pct:.0f}%，未达标街道 {row.streets_below_target} 个",
+                         f"target {row.target_pct:.0f}%, {row.streets_below_target} streets "
+                         "below it"))
 
 
 def overview() -> None:

@@ -43,6 +43,8 @@ GRID_DEGREES = 1e-6
 LABEL_CSS = ("<style>.street-label{font:bold 12px sans-serif;color:#222;text-align:center;"
              "text-shadow:0 0 3px #fff,0 0 3px #fff;white-space:nowrap;pointer-events:none}"
              "</style>")
+#: Zoom range of every map (marker clustering needs a maximum even without tiles).
+MIN_ZOOM, MAX_ZOOM = 9, 19
 #: Markers stop clustering from this zoom on.
 CLUSTER_UNTIL_ZOOM = 16
 
@@ -69,6 +71,8 @@ def base_map(bounds: tuple[float, float, float, float], *, attribution: str = ""
     minx, miny, maxx, maxy = bounds
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None,
                       control_scale=True, zoom_snap=0.25)
+    # without a tile layer folium drops min/max zoom, which marker clustering needs
+    fmap.options.update(minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     fmap.get_root().header.add_child(folium.Element(LABEL_CSS))
     if attribution:

@@ -113,3 +113,8 @@ def test_gap_layer_draws_only_uncovered_cells():
     assert html.count('"type": "Polygon"') == 2
     assert '"className": "gap-cell"' in html
     assert "L.geoJson(" not in _render(gap_layer(cells[cells["covered"]], name="none"))
+
+
+def test_the_map_has_a_zoom_range_even_without_tiles():
+    html = base_map((121.39, 31.19, 121.42, 31.22)).get_root().render()
+    assert '"maxZoom": 19' in html and '"minZoom": 9' in html

@@ -34,8 +34,8 @@ def show_table(table: pd.DataFrame, *, highlight: bool = False, **kwargs: object
     styler = table.style.format(formats, na_rep="–")
     if highlight and "meets_target" in table.columns:
         styler = styler.apply(lambda _: _gap_rows(table), axis=None)
-    styler = styler.relabel_index([column_label(c) for c in table.columns], axis=1)
-    st.dataframe(styler, hide_index=True, **kwargs)
+    labels = {c: st.column_config.Column(column_label(c)) for c in table.columns}
+    st.dataframe(styler, hide_index=True, column_config=labels, **kwargs)
 
 
 def page_header(title: str, caption: str = "") -> None:
