@@ -134,14 +134,16 @@ def street_layer(streets: gpd.GeoDataFrame, *, name: str, label_field: str = "na
     return group
 
 
-def _cluster(name: str, colour: str, show: bool) -> MarkerCluster:
-    """A marker cluster whose bubbles are filled with the category's colour."""
+def _cluster(name: str, category: str, show: bool) -> MarkerCluster:
+    """A marker cluster whose bubbles are filled with the category's colour and carry the
+    classes ``facility-cluster facility-cluster-<category>``."""
+    colour = category_colour(category)
     icon = (
         "function(cluster){var n=cluster.getChildCount();var s=n<10?26:n<50?32:38;"
         f"return L.divIcon({{html:'<div style=\"background:{colour};color:#fff;"
         "border-radius:50%;width:'+s+'px;height:'+s+'px;line-height:'+s+'px;"
         "text-align:center;font:bold 12px sans-serif;opacity:.85\">'+n+'</div>',"
-        "className:'facility-cluster',iconSize:L.point(s,s)});}"
+        f"className:'facility-cluster facility-cluster-{category}',iconSize:L.point(s,s)}});}}"
     )
     return MarkerCluster(name=name, show=show, icon_create_function=icon,
                          options={"disableClusteringAtZoom": CLUSTER_UNTIL_ZOOM,
@@ -157,7 +159,7 @@ def facility_layer(facilities: gpd.GeoDataFrame, *, category: str, name: str,
     frame = _escaped(rows, ["name", "address", "subtype", "status"])
     colour = category_colour(category)
     largest = float(rows["capacity"].max()) if rows["capacity"].notna().any() else 0.0
-    group = _cluster(name, colour, show)
+    group = _cluster(name, category, show)
     for row, status in zip(frame.itertuples(), rows["status"], strict=True):
         size = 3 + 6 * (row.capacity / largest) ** 0.5 if largest and pd.notna(row.capacity) else 4
         style = STATUS_STYLE.get(status, STATUS_STYLE["existing"])

@@ -1,0 +1,146 @@
+"""End to end: the real app under ``streamlit run``, in Debian's Chromium, with no network.
+
+What only a browser shows: the map actually drawing, layers toggling, hostile names staying text,
+and a console free of errors.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e import (
+    CHROMIUM,
+    HOSTILE_ADDRESS,
+    HOSTILE_NAME,
+    block_outside_requests,
+    data_dir_with_hostile_facility,
+    launch_chromium,
+    map_frame,
+    streamlit_app,
+)
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} absent: install Debian's chromium (.ci/run does)",
+                allow_module_level=True)
+
+#: Sidebar link → the page's heading.
+PAGES = {"总览": "长宁区 15 分钟社区生活圈设施覆盖", "地图浏览": "地图浏览", "街道视图": "街道视图",
+         "目标与数据": "目标与数据"}
+FIND_MAP = "Object.values(window).find(v => v instanceof L.Map)"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    data = data_dir_with_hostile_facility(tmp_path_factory.mktemp("e2e") / "data")
+    with streamlit_app(data) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records console errors, dialogs and attempts to leave 127.0.0.1."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.problems = {"console": [], "dialogs": [], "outside": []}
+    page.on("console", lambda m: m.type == "error" and page.problems["console"].append(m.text))
+    page.on("pageerror", lambda e: page.problems["console"].append(str(e)))
+
+    def on_dialog(dialog) -> None:
+        page.problems["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    block_outside_requests(page, page.problems["outside"])
+    yield page
+    context.close()
+
+
+
+def _open(page, app_url: str, link: str) -> None:
+    """Open the app at its root and go to a page through the sidebar, as a user does (a deep
+    link makes Streamlit's own client probe and log 404s)."""
+    page.goto(f"{app_url}/")
+    _wait_idle(page)
+    page.get_by_test_id("stSidebarNav").get_by_text(link, exact=True).click()
+    page.get_by_role("heading", name=PAGES[link]).wait_for(timeout=90_000)
+    _wait_idle(page)
+
+
+def _wait_idle(page) -> None:
+    """Until Streamlit has finished running the script."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                           timeout=90_000)
+
+
+@pytest.mark.parametrize("link", list(PAGES))
+def test_every_page_loads_without_error_text(page, app_url, link):
+    _open(page, app_url, link)
+    if link != "目标与数据":
+        map_frame(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "Error" not in body
+    assert page.problems["console"] == []
+    assert page.problems["outside"] == []
+
+
+def test_map_explorer_draws_ten_streets_and_toggles_a_category(page, app_url):
+    _open(page, app_url, "地图浏览")
+    frame = map_frame(page)
+    assert frame.locator("path.street-boundary").count() == 10
+    assert frame.locator(".street-label").count() == 10
+    assert frame.locator("path.coverage-cell").count() > 3000
+
+    def marks(category: str) -> int:
+        return frame.locator(f"path.facility-{category}, "
+                             f".facility-cluster-{category}").count()
+
+    assert marks("charger") > 0 and marks("market") == 0  # only the chosen category is on
+    frame.get_by_text("设施: 菜市场").click()
+    frame.locator("path.facility-market, .facility-cluster-market").first.wait_for()
+    assert marks("market") > 0
+    frame.get_by_text("设施: 菜市场").click()
+    frame.locator("path.facility-market, .facility-cluster-market").first.wait_for(
+        state="detached")
+    assert marks("market") == 0 and marks("charger") > 0
+    assert page.problems["console"] == [] and page.problems["outside"] == []
+
+
+def test_a_hostile_name_renders_as_text_and_opens_no_dialog(page, app_url):
+    _open(page, app_url, "地图浏览")
+    frame = map_frame(page)
+    frame.get_by_text("设施: 菜市场").click()
+    tooltip = frame.locator(".leaflet-tooltip")
+    frame.locator("body").evaluate(f"""() => {{
+        const map = {FIND_MAP};
+        map.eachLayer(layer => {{
+            if (!(layer instanceof L.MarkerClusterGroup)) return;
+            layer.getLayers().forEach(marker => {{
+                const tip = marker.getTooltip && marker.getTooltip();
+                if (tip && String(tip.getContent()).includes('onerror')) {{
+                    // past the clustering zoom the marker itself is on the map
+                    map.setView(marker.getLatLng(), 18, {{animate: false}});
+                    setTimeout(() => marker.openTooltip(), 500);
+                }}
+            }});
+        }});
+    }}""")
+    tooltip.first.wait_for(timeout=15_000)
+    text = tooltip.first.inner_text()
+    assert HOSTILE_NAME in text
+    assert HOSTILE_ADDRESS in text
+    assert frame.locator('img[src="x"]').count() == 0
+    assert frame.locator(".leaflet-tooltip script").count() == 0
+    page.wait_for_timeout(500)
+    assert page.problems["dialogs"] == []
+    assert page.problems["console"] == []
