@@ -33,7 +33,7 @@ def overview() -> None:
     """District KPIs, the review's figures against the loaded data, the map, the street table."""
     page_header(t("长宁区 15 分钟社区生活圈设施覆盖",
                   "Changning: 15-minute walk coverage of facilities"))
-    targets, streets, facilities = or_stop(load_inputs)
+    targets, _, facilities = or_stop(load_inputs)
     categories = categories_present(facilities, targets)
     choices = map_controls(targets, categories)
     result = or_stop(lambda: load_coverage(choices.resolution))
@@ -47,8 +47,7 @@ def overview() -> None:
     show_table(seed_comparison(facilities, lang=lang()))
 
     st.subheader(t(f"覆盖地图：{names[choices.category]}", f"Map: {names[choices.category]}"))
-    show_map(choices, targets=targets, streets=streets, facilities=facilities,
-             categories=categories)
+    show_map(choices, targets=targets, categories=categories)
 
     st.subheader(t(f"各街道覆盖：{names[choices.category]}",
                    f"Coverage per street: {names[choices.category]}"))
@@ -62,12 +61,15 @@ def overview() -> None:
 def main() -> None:
     """Navigation between the overview and the pages under pages/; the language switch."""
     language_switch()
+    # url paths = the file names, so that Streamlit's first run of a fresh server (which treats
+    # pages/ the legacy way) resolves a deep link to the same page
     pages = [
         st.Page(overview, title=t("总览", "Overview"), default=True),
-        st.Page("pages/map_explorer.py", title=t("地图浏览", "Map explorer"), url_path="map"),
+        st.Page("pages/map_explorer.py", title=t("地图浏览", "Map explorer"),
+                url_path="map_explorer"),
         st.Page("pages/street.py", title=t("街道视图", "Street view"), url_path="street"),
         st.Page("pages/targets_and_data.py", title=t("目标与数据", "Targets and data"),
-                url_path="targets"),
+                url_path="targets_and_data"),
     ]
     st.navigation(pages).run()
 

@@ -17,8 +17,7 @@ targets, streets, facilities = or_stop(load_inputs)
 categories = categories_present(facilities, targets)
 choices = map_controls(targets, categories)
 result = or_stop(lambda: load_coverage(choices.resolution))
-show_map(choices, targets=targets, streets=streets, facilities=facilities,
-         categories=categories)
+show_map(choices, targets=targets, categories=categories)
 
 name = category_names(targets, categories)[choices.category]
 below = streets_below_target(result, choices.category)

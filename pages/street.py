@@ -26,8 +26,8 @@ names = category_names(targets, categories)
 street = streets[streets["code"] == code]
 
 st.subheader(names_by_code[code])
-show_map(choices, targets=targets, streets=streets, facilities=facilities,
-         categories=categories, focus=tuple(street.total_bounds))
+show_map(choices, targets=targets, categories=categories,
+         focus=tuple(street.total_bounds))
 
 st.subheader(t("各类设施覆盖（对比全区平均与目标）",
                "Coverage per category, against the district average and the target"))

@@ -6,15 +6,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import geopandas as gpd
 import streamlit as st
-from layers.basemaps import BASEMAPS, MissingKeyError, tianditu_key
 
 from geo.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
 from geo.targets import Targets
-from layers.explorer import MapView, explorer_map
-from layers.offline import standalone_html
-from ui.data import load_category_cells
+from layers.basemaps import BASEMAPS, MissingKeyError, tianditu_key
+from layers.explorer import MapView
+from ui.data import load_map_html
 from ui.i18n import lang, t
 
 __all__ = ["Choices", "category_names", "map_controls", "show_map"]
@@ -72,8 +70,7 @@ def _secrets() -> dict[str, str]:
         return {}
 
 
-def show_map(choices: Choices, *, targets: Targets, streets: gpd.GeoDataFrame,
-             facilities: gpd.GeoDataFrame, categories: Sequence[str],
+def show_map(choices: Choices, *, targets: Targets, categories: Sequence[str],
              focus: tuple[float, float, float, float] | None = None) -> None:
     """Draw the coverage map of the chosen category in the page (offline HTML in an iframe)."""
     view = MapView(
@@ -87,10 +84,9 @@ def show_map(choices: Choices, *, targets: Targets, streets: gpd.GeoDataFrame,
         focus=focus,
         tianditu_key=tianditu_key(os.environ, _secrets()),
     )
-    cells = load_category_cells(choices.resolution, choices.category)
     try:
-        fmap = explorer_map(view, streets=streets, facilities=facilities, cells=cells)
+        html = load_map_html(view, choices.resolution)
     except MissingKeyError as exc:
         st.error(str(exc))
         return
-    st.iframe(standalone_html(fmap), height=MAP_HEIGHT)
+    st.iframe(html, height=MAP_HEIGHT)
