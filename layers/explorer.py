@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import folium
 import geopandas as gpd
-from geo.shift import shift_bounds_to_gcj02, shift_geometries_to_gcj02
 
+from geo.shift import shift_bounds_to_gcj02, shift_geometries_to_gcj02
 from layers.basemaps import BASEMAPS, add_basemap
 from layers.folium_layers import (
     add_layer_control,
