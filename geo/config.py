@@ -19,6 +19,8 @@ __all__ = [
     "METRIC_CRS",
     "MIN_RESOLUTION",
     "ROOT",
+    "SCENARIO_DB",
+    "STATE_DIR",
     "STORAGE_CRS",
     "TARGETS_FILE",
 ]
@@ -29,6 +31,10 @@ DATA_DIR = Path(os.environ.get("CHANGNING_DATA_DIR", ROOT / "data"))
 BOUNDARIES_DIR = DATA_DIR / "boundaries"
 FACILITIES_DIR = DATA_DIR / "facilities"
 TARGETS_FILE = DATA_DIR / "targets.toml"
+
+#: Where the app keeps what users save (the scenario store); ``CHANGNING_STATE_DIR`` moves it.
+STATE_DIR = Path(os.environ.get("CHANGNING_STATE_DIR", ROOT / "var"))
+SCENARIO_DB = STATE_DIR / "scenarios.sqlite"
 
 DEMO_BOUNDARIES = BOUNDARIES_DIR / "changning_streets_demo.geojson"
 #: One demo file a category, in the order the app lists them.
