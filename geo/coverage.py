@@ -33,6 +33,7 @@ __all__ = [
     "facilities_in_streets",
     "gap_cells",
     "nearest_facility",
+    "recompute",
     "street_coverage",
     "streets_below_target",
 ]
@@ -334,3 +335,37 @@ def category_cells(result: CoverageResult, category: str) -> gpd.GeoDataFrame:
     polygons = cell_polygons(rows["cell"])
     return gpd.GeoDataFrame(rows.reset_index(drop=True), geometry=polygons.to_numpy(),
                             crs=STORAGE_CRS)
+
+
+def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Targets, *,
+              categories: Sequence[str]) -> CoverageResult:
+    """``result`` with only ``categories`` recomputed for new facilities and targets; the grid
+    and every other category are reused as they are.
+
+    A category new to the result is added after the others.
+    """
+    if not categories:
+        return result
+    raise_if_problems([f"category {c!r} has no radius in the targets" for c in categories
+                       if c not in targets], context="coverage")
+    order = list(result.categories) + [c for c in categories if c not in result.categories]
+    fresh = cell_coverage(result.cells, facilities, targets, categories=categories)
+    kept = result.cell_coverage[~result.cell_coverage["category"].isin(categories)]
+    per_cell = _in_category_order(pd.concat([kept, fresh], ignore_index=True), order)
+    usable = facilities[facilities["category"].isin(categories)]
+    per_street_new = street_coverage(result.boundaries, result.cells, fresh, usable, targets)
+    per_street_kept = result.streets[~result.streets["category"].isin(categories)]
+    per_street = _in_category_order(pd.concat([per_street_kept, per_street_new],
+                                              ignore_index=True), order, by="code")
+    return CoverageResult(resolution=result.resolution, categories=tuple(order),
+                          boundaries=result.boundaries, cells=result.cells,
+                          cell_coverage=per_cell, streets=per_street)
+
+
+def _in_category_order(frame: pd.DataFrame, order: list[str], *, by: str | None = None
+                       ) -> pd.DataFrame:
+    """Rows sorted by category in ``order`` (after ``by`` when given), stable otherwise."""
+    rank = frame["category"].map({c: i for i, c in enumerate(order)})
+    keys = [frame[by], rank] if by else [rank]
+    positions = np.lexsort([k.to_numpy() for k in reversed(keys)])
+    return frame.iloc[positions].reset_index(drop=True)

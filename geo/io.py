@@ -6,8 +6,9 @@ Everything that touches the file system for inputs lives here; the checks themse
 
 from __future__ import annotations
 
+import json
 import tomllib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +16,7 @@ import pandas as pd
 
 from geo._errors import InputError
 from geo.config import DEMO_BOUNDARIES, DEMO_FACILITY_FILES, TARGETS_FILE
+from geo.scenario import Scenario, scenario_from_geojson
 from geo.schema import normalize_boundaries, normalize_facilities
 from geo.targets import Targets, targets_from_mapping
 
@@ -24,6 +26,7 @@ __all__ = [
     "read_demo",
     "read_facilities",
     "read_facility_file",
+    "read_scenario",
     "read_targets",
 ]
 
@@ -171,3 +174,21 @@ def read_demo(targets: Targets) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     facilities = read_facilities(list(DEMO_FACILITY_FILES.values()),
                                  known_categories=targets.keys())
     return streets, facilities
+
+
+def read_scenario(path: str | Path, *, baseline: Mapping[str, float]) -> Scenario:
+    """Read a scenario GeoJSON file (see :mod:`geo.scenario`); ``baseline`` maps the baseline
+    facility ids to their capacities, to tell moves from additions.
+
+    Raises
+    ------
+    InputError
+        Naming the file: missing, not JSON, or not the scenario format.
+    """
+    what = "scenario file"
+    path = _existing(path, what=what)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} {path}: not valid JSON ({exc})") from exc
+    return scenario_from_geojson(data, baseline=baseline, source=f"{what} {path}")
