@@ -2,7 +2,10 @@
 
     python cli.py coverage [--boundaries PATH] [--facilities PATH ...] [--resolution 10]
                            [--targets PATH] [--code-field F] [--name-field F]
-                           [--population-field F] [--radius CATEGORY=METRES ...] --format json
+                           [--population-field F] [--radius CATEGORY=METRES ...]
+                           [--scenario FILE] --format json
+    python cli.py suggest --category C --k K [--street CODE] [--resolution R]
+                          [the input options of coverage] --format json
 
 Bad input exits with code 2 and one message naming the file, row or field.
 """
@@ -17,40 +20,60 @@ from collections.abc import Sequence
 from geo._errors import InputError
 from geo.config import DEFAULT_RESOLUTION, DEMO_BOUNDARIES, DEMO_FACILITY_FILES, TARGETS_FILE
 from geo.coverage import compute_coverage, coverage_to_dict
-from geo.io import read_boundaries, read_facilities, read_targets
+from geo.io import read_boundaries, read_facilities, read_scenario, read_targets
+from geo.scenario import apply_scenario, placement_area
+from geo.suggest import sites_to_dict, suggest_sites
 from geo.targets import parse_radius_overrides
 
 EXIT_BAD_INPUT = 2
+
+
+def _input_options() -> argparse.ArgumentParser:
+    """The options every computing command shares: the inputs and how to read them."""
+    inputs = argparse.ArgumentParser(add_help=False)
+    inputs.add_argument("--boundaries", metavar="PATH",
+                        help="street polygons: GeoJSON, GeoPackage or Shapefile, any defined CRS")
+    inputs.add_argument("--facilities", metavar="PATH", nargs="+", action="extend",
+                        help="facility CSV/GeoJSON/GeoPackage files; may be repeated")
+    inputs.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION,
+                        help=f"H3 resolution, 7–12 (default {DEFAULT_RESOLUTION})")
+    inputs.add_argument("--targets", metavar="PATH", default=str(TARGETS_FILE),
+                        help="targets TOML file (default data/targets.toml)")
+    inputs.add_argument("--code-field", metavar="F", help="boundary field with the street code")
+    inputs.add_argument("--name-field", metavar="F", help="boundary field with the street name")
+    inputs.add_argument("--population-field", metavar="F",
+                        help="boundary field with the resident population (optional)")
+    inputs.add_argument("--radius", metavar="CATEGORY=METRES", nargs="+", action="extend",
+                        help="override or add a category's radius in metres; may be repeated")
+    inputs.add_argument("--scenario", metavar="FILE",
+                        help="scenario GeoJSON applied to the baseline before computing")
+    inputs.add_argument("--format", choices=["json"], default="json", help="output format")
+    return inputs
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    cov = commands.add_parser(
-        "coverage", help="coverage of each street by each facility category, as JSON",
+    inputs = _input_options()
+    commands.add_parser(
+        "coverage", parents=[inputs],
+        help="coverage of each street by each facility category, as JSON",
         description="Coverage of each street by each facility category. Without --boundaries "
                     "or --facilities the embedded demo data (approximate, not official) is used.")
-    cov.add_argument("--boundaries", metavar="PATH",
-                     help="street polygons: GeoJSON, GeoPackage or Shapefile, any defined CRS")
-    cov.add_argument("--facilities", metavar="PATH", nargs="+", action="extend",
-                     help="facility CSV/GeoJSON/GeoPackage files; may be repeated")
-    cov.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION,
-                     help=f"H3 resolution, 7–12 (default {DEFAULT_RESOLUTION})")
-    cov.add_argument("--targets", metavar="PATH", default=str(TARGETS_FILE),
-                     help="targets TOML file (default data/targets.toml)")
-    cov.add_argument("--code-field", metavar="F", help="boundary field with the street code")
-    cov.add_argument("--name-field", metavar="F", help="boundary field with the street name")
-    cov.add_argument("--population-field", metavar="F",
-                     help="boundary field with the resident population (optional)")
-    cov.add_argument("--radius", metavar="CATEGORY=METRES", nargs="+", action="extend",
-                     help="override or add a category's radius in metres; may be repeated")
-    cov.add_argument("--format", choices=["json"], default="json", help="output format")
+    suggest = commands.add_parser(
+        "suggest", parents=[inputs],
+        help="propose K sites that cover the most residents not yet covered",
+        description="Greedy maximal covering over the H3 cell centres: each site's figures "
+                    "count only what the sites before it did not cover.")
+    suggest.add_argument("--category", required=True, help="facility category")
+    suggest.add_argument("--k", type=int, required=True, help="number of sites, 1–20")
+    suggest.add_argument("--street", metavar="CODE", help="only this street's cells")
     return parser
 
 
-def run_coverage(args: argparse.Namespace) -> dict:
-    """Read the inputs named by ``args`` and compute the coverage JSON."""
+def _inputs(args: argparse.Namespace) -> tuple:
+    """Streets, facilities and targets named by ``args``, with the scenario applied."""
     targets = read_targets(args.targets).with_radii(parse_radius_overrides(args.radius))
     streets = read_boundaries(
         args.boundaries or DEMO_BOUNDARIES,
@@ -60,15 +83,41 @@ def run_coverage(args: argparse.Namespace) -> dict:
     )
     facilities = read_facilities(args.facilities or list(DEMO_FACILITY_FILES.values()),
                                  known_categories=targets.keys())
+    if args.scenario:
+        scenario = read_scenario(args.scenario, baseline=dict(
+            zip(facilities["id"], facilities["capacity"], strict=True)))
+        facilities, targets = apply_scenario(scenario, facilities=facilities, targets=targets,
+                                             area=placement_area(streets, targets))
+    return streets, facilities, targets
+
+
+def run_coverage(args: argparse.Namespace) -> dict:
+    """Read the inputs named by ``args`` and compute the coverage JSON."""
+    streets, facilities, targets = _inputs(args)
     result = compute_coverage(streets, facilities, targets, resolution=args.resolution)
     return coverage_to_dict(result)
+
+
+def run_suggest(args: argparse.Namespace) -> dict:
+    """Read the inputs named by ``args`` and propose sites, as the suggest JSON."""
+    streets, facilities, targets = _inputs(args)
+    if args.category not in targets:
+        raise InputError(f"suggest: unknown category {args.category!r} "
+                         f"(known: {', '.join(targets.keys())})")
+    result = compute_coverage(streets, facilities, targets, resolution=args.resolution,
+                              categories=[args.category])
+    sites = suggest_sites(result, category=args.category, k=args.k, code=args.street)
+    return sites_to_dict(sites, category=args.category, resolution=result.resolution)
+
+
+COMMANDS = {"coverage": run_coverage, "suggest": run_suggest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        output = run_coverage(args)
+        output = COMMANDS[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -166,3 +166,91 @@ def test_bad_targets_file(tmp_path):
     path.write_text("[categories.market]\nradius_m = 0\n", encoding="utf-8")
     _fails_with(run_cli("coverage", "--targets", str(path)),
                 "t.toml: [categories.market] radius_m must be a positive number of metres")
+
+
+def _scenario_file(tmp_path, features: list[dict], **members) -> str:
+    path = tmp_path / "scenario.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "name": "试点", **members,
+                                "features": features}, ensure_ascii=False), encoding="utf-8")
+    return str(path)
+
+
+def _market_at(lon: float, lat: float, facility_id: str = "NEW-1") -> dict:
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"id": facility_id, "name": "新菜场", "category": "market",
+                           "capacity": 60}}
+
+
+def test_scenario_applies_before_computing_and_keeps_the_json_shape(tmp_path):
+    plain = json.loads(run_cli("coverage", "--format", "json").stdout)
+    scenario = _scenario_file(
+        tmp_path, [_market_at(121.3700, 31.2000), _market_at(121.3650, 31.1950, "NEW-2"),
+                   {"type": "Feature", "geometry": None,
+                    "properties": {"action": "close", "id": "MKT-001"}}],
+        targets={"parking": {"radius_m": 800}})
+    done = run_cli("coverage", "--scenario", scenario, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    after = json.loads(done.stdout)
+    assert list(after) == ["resolution", "streets"]
+    assert [list(s) for s in after["streets"]] == [list(s) for s in plain["streets"]]
+    by_code = {s["code"]: s for s in after["streets"]}
+    assert sum(s["coverage"]["market"]["covered_cells"] for s in after["streets"]) != sum(
+        s["coverage"]["market"]["covered_cells"] for s in plain["streets"])
+    assert all(s["coverage"]["parking"]["radius_m"] == 800 for s in after["streets"])
+    chengjiaqiao = by_code["310105010000"]["coverage"]["market"]
+    before = {s["code"]: s for s in plain["streets"]}["310105010000"]["coverage"]["market"]
+    assert chengjiaqiao["covered_cells"] > before["covered_cells"]
+    assert chengjiaqiao["facilities"] == before["facilities"] + 2
+
+
+def test_a_bad_scenario_exits_2_and_names_the_problem(tmp_path):
+    scenario = _scenario_file(tmp_path, [_market_at(120.0, 30.0), _market_at(121.37, 31.2,
+                                                                             "MKT-001")])
+    done = run_cli("coverage", "--scenario", scenario)
+    _fails_with(done, "scenario '试点': ", "lies outside the study area")
+    scenario = _scenario_file(tmp_path, [{"type": "Feature", "geometry": None,
+                                          "properties": {"action": "close", "id": "NOPE"}}])
+    _fails_with(run_cli("coverage", "--scenario", scenario), "no facility with id 'NOPE'")
+    broken = tmp_path / "broken.geojson"
+    broken.write_text("{", encoding="utf-8")
+    _fails_with(run_cli("coverage", "--scenario", str(broken)), "broken.geojson: not valid JSON")
+
+
+def test_suggest_prints_sites_in_the_order_chosen():
+    done = run_cli("suggest", "--category", "market", "--k", "3", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert list(out) == ["category", "resolution", "sites"]
+    assert (out["category"], out["resolution"]) == ("market", 10)
+    assert len(out["sites"]) == 3
+    assert [list(s) for s in out["sites"]] == [
+        ["lon", "lat", "cell", "newly_covered_population", "newly_covered_cells"]] * 3
+    gains = [s["newly_covered_population"] for s in out["sites"]]
+    assert gains == sorted(gains, reverse=True)  # greedy: each adds no more than the one before
+
+
+def test_suggest_in_one_street_covers_what_its_coverage_then_gains(tmp_path):
+    code = "310105010000"
+    done = run_cli("suggest", "--category", "market", "--k", "2", "--street", code,
+                   "--resolution", "9")
+    assert done.returncode == 0, done.stderr
+    sites = json.loads(done.stdout)["sites"]
+    features = [_market_at(s["lon"], s["lat"], f"S{i}") for i, s in enumerate(sites)]
+    before = json.loads(run_cli("coverage", "--resolution", "9").stdout)
+    after = json.loads(run_cli("coverage", "--resolution", "9", "--scenario",
+                               _scenario_file(tmp_path, features)).stdout)
+
+    def covered(out: dict) -> int:
+        return {s["code"]: s for s in out["streets"]}[code]["coverage"]["market"]["covered_cells"]
+
+    assert covered(after) - covered(before) == sum(s["newly_covered_cells"] for s in sites)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--category", "market", "--k", "21"], "k must be an integer from 1 to 20, got 21"),
+    (["--category", "zoo", "--k", "2"], "unknown category 'zoo'"),
+    (["--category", "market", "--k", "2", "--street", "999"], "unknown street code '999'"),
+    (["--k", "2"], "the following arguments are required: --category"),
+])
+def test_suggest_bad_arguments(args, fragment):
+    _fails_with(run_cli("suggest", *args), fragment)
