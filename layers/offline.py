@@ -16,7 +16,7 @@ import folium
 import xstatic.pkg.leaflet as xs_leaflet
 import xstatic.pkg.leaflet_markercluster as xs_markercluster
 
-__all__ = ["LOCAL_ASSETS", "UnknownAssetError", "standalone_html"]
+__all__ = ["LOCAL_ASSETS", "UnknownAssetError", "standalone_html", "with_local_assets"]
 
 #: The file name at the end of a CDN URL → the installed file that replaces it.
 LOCAL_ASSETS = {
@@ -74,3 +74,42 @@ def standalone_html(fmap: folium.Map) -> str:
     html = fmap.get_root().render()
     html = _SCRIPT.sub(lambda m: _inline_asset(m.group(1), kind="script"), html)
     return _STYLESHEET.sub(lambda m: _inline_asset(m.group(1), kind="style"), html)
+
+
+def _data_uri(name: str) -> str:
+    mime = "text/css" if name.endswith(".css") else "text/javascript"
+    data = base64.b64encode(_asset_text(name).encode("utf-8")).decode("ascii")
+    return f"data:{mime};base64,{data}"
+
+
+def _local_links(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(name, url) asset links with local ones as data URIs and folium's unused ones dropped."""
+    kept = []
+    for key, url in links:
+        name = url.rsplit("/", 1)[-1]
+        if name in LOCAL_ASSETS:
+            kept.append((key, _data_uri(name)))
+        elif not any(part in url.lower() for part in _UNUSED_ASSETS):
+            raise UnknownAssetError(f"the map needs {url}, which is not available offline")
+    return kept
+
+
+def with_local_assets(fmap: folium.Map) -> folium.Map:
+    """The same map whose elements link their JS/CSS as data URIs instead of CDN URLs, for
+    components that load the links themselves (streamlit-folium). Changes ``fmap`` in place.
+
+    Raises
+    ------
+    UnknownAssetError
+        When an element needs a CDN asset not in :data:`LOCAL_ASSETS`.
+    """
+    def walk(element: object) -> None:
+        for attribute in ("default_js", "default_css"):
+            links = getattr(element, attribute, None)
+            if links:
+                setattr(element, attribute, _local_links(list(links)))
+        for child in getattr(element, "_children", {}).values():
+            walk(child)
+
+    walk(fmap)
+    return fmap
