@@ -68,6 +68,7 @@ def main() -> None:
         st.Page("pages/map_explorer.py", title=t("地图浏览", "Map explorer"),
                 url_path="map_explorer"),
         st.Page("pages/street.py", title=t("街道视图", "Street view"), url_path="street"),
+        st.Page("pages/scenarios.py", title=t("情景模拟", "Scenarios"), url_path="scenarios"),
         st.Page("pages/targets_and_data.py", title=t("目标与数据", "Targets and data"),
                 url_path="targets_and_data"),
     ]

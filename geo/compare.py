@@ -9,7 +9,7 @@ import pandas as pd
 from geo._errors import InputError
 from geo.coverage import CoverageResult
 
-__all__ = ["changed_cells", "compare_streets", "newly_covered_total"]
+__all__ = ["changed_cells", "compare_streets", "newly_covered_total", "side_by_side"]
 
 
 def _check_same_grid(before: CoverageResult, after: CoverageResult) -> None:
@@ -82,3 +82,23 @@ def changed_cells(before: CoverageResult, after: CoverageResult, category: str) 
     states = states.assign(change=np.where(states["covered_after"], "gained", "lost"))
     return states[["cell", "code", "population", "change"]].sort_values("cell").reset_index(
         drop=True)
+
+
+def side_by_side(baseline: CoverageResult, a: CoverageResult, b: CoverageResult, *,
+                 category: str) -> pd.DataFrame:
+    """Per street, the covered share of residents (percent) for ``category`` in the baseline
+    and in scenarios A and B, and whether each meets the target."""
+    def shares(result: CoverageResult) -> pd.DataFrame:
+        rows = result.streets[result.streets["category"] == category].set_index("code")
+        return rows[["name", "covered_population_share", "meets_target"]]
+
+    base, first, second = shares(baseline), shares(a), shares(b)
+    return pd.DataFrame({
+        "code": base.index,
+        "street": base["name"].to_numpy(),
+        "covered_before_pct": (base["covered_population_share"] * 100).round(1).to_numpy(),
+        "scenario_a": (first["covered_population_share"].reindex(base.index) * 100).round(1)
+        .to_numpy(),
+        "scenario_b": (second["covered_population_share"].reindex(base.index) * 100).round(1)
+        .to_numpy(),
+    })

@@ -25,6 +25,7 @@ import shapely
 from geo._errors import raise_if_problems
 from geo.config import INPUT_CRS, METRIC_CRS, STORAGE_CRS
 from geo.coords import to_wgs84
+from geo.coverage import CoverageResult, recompute
 from geo.targets import Targets
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Scenario",
     "apply_scenario",
     "edited_categories",
+    "evaluate",
     "placement_area",
     "scenario_from_geojson",
     "scenario_to_geojson",
@@ -355,3 +357,23 @@ def scenario_to_geojson(scenario: Scenario, *, facilities_after: pd.DataFrame) -
     if targets:
         document["targets"] = targets
     return document
+
+
+def evaluate(scenario: Scenario, *, baseline: CoverageResult, facilities: gpd.GeoDataFrame,
+             targets: Targets) -> tuple[CoverageResult, gpd.GeoDataFrame, Targets]:
+    """The scenario's coverage, facilities and targets: only the categories it edits are
+    recomputed from ``baseline`` (computed from ``facilities`` and ``targets``).
+
+    Raises
+    ------
+    InputError
+        When an edit is invalid (see :func:`apply_scenario`).
+    """
+    area = placement_area(baseline.boundaries, targets)
+    after, new_targets = apply_scenario(scenario, facilities=facilities, targets=targets,
+                                        area=area)
+    edited = edited_categories(scenario, facilities)
+    touched = [c for c in baseline.categories if c in edited] + sorted(
+        edited - set(baseline.categories))
+    result = recompute(baseline, after, new_targets, categories=touched)
+    return result, after, new_targets

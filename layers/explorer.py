@@ -18,13 +18,14 @@ from layers.folium_layers import (
     add_layer_control,
     add_legend,
     base_map,
+    change_layer,
     coverage_layer,
     coverage_legend_entries,
     facility_layer,
     gap_layer,
     street_layer,
 )
-from layers.style import GAP_COLOUR, category_colour
+from layers.style import CHANGE_COLOURS, GAP_COLOUR, category_colour
 
 __all__ = ["MapView", "explorer_map"]
 
@@ -35,14 +36,16 @@ TEXT = {
            "street_aliases": ("街道", "English", "代码", "常住人口"),
            "cell_aliases": ("街道", "最近距离", "最近设施", "覆盖"),
            "facility_aliases": ("容量", "地址"),
-           "demo": "演示数据（示意，非官方）"},
+           "demo": "演示数据（示意，非官方）", "changes": "覆盖变化",
+           "gained": "新增覆盖", "lost": "失去覆盖"},
     "en": {"streets": "Street boundaries", "coverage": "Coverage", "gaps": "Gap cells",
            "distance": "distance to nearest", "covered": "covered", "gap": "gap",
            "facilities": "Facilities",
            "street_aliases": ("Street", "English", "Code", "Residents"),
            "cell_aliases": ("Street", "Distance", "Nearest", "Covered"),
            "facility_aliases": ("Capacity", "Address"),
-           "demo": "Demo data (approximate, not official)"},
+           "demo": "Demo data (approximate, not official)", "changes": "Coverage change",
+           "gained": "newly covered", "lost": "no longer covered"},
 }
 
 
@@ -77,7 +80,8 @@ def _for_basemap(view: MapView, *frames: gpd.GeoDataFrame) -> list[gpd.GeoDataFr
 
 
 def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-                 cells: gpd.GeoDataFrame) -> folium.Map:
+                 cells: gpd.GeoDataFrame, changes: gpd.GeoDataFrame | None = None
+                 ) -> folium.Map:
     """The coverage map of ``view.category``.
 
     Parameters
@@ -86,6 +90,8 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
         Normalised frames in EPSG:4326.
     cells
         The category's cells (see ``geo.coverage.category_cells``), EPSG:4326.
+    changes
+        Cells whose coverage a scenario changed, with ``change`` "gained"/"lost" (EPSG:4326).
 
     Raises
     ------
@@ -103,6 +109,9 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
     coverage_layer(cells, radius_m=view.radius_m, name=f"{text['coverage']}: {name}",
                    mode=view.mode, aliases=text["cell_aliases"]).add_to(fmap)
     gap_layer(cells, name=f"{text['gaps']}: {name}").add_to(fmap)
+    if changes is not None:
+        (changes,) = _for_basemap(view, changes)
+        change_layer(changes, name=text["changes"]).add_to(fmap)
     label = "name_en" if view.lang == "en" else "name"
     street_layer(streets, name=text["streets"], label_field=label,
                  aliases=text["street_aliases"]).add_to(fmap)
@@ -116,5 +125,8 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
                                  covered=text["covered"], gap=text["gap"])),
         (text["gaps"], [(GAP_COLOUR, f"> {view.radius_m:,.0f} m")]),
         (text["facilities"], [(category_colour(k), v) for k, v in view.category_names.items()]),
+        *([(text["changes"], [(CHANGE_COLOURS["gained"], text["gained"]),
+                              (CHANGE_COLOURS["lost"], text["lost"])])]
+          if changes is not None else []),
     ])
     return fmap

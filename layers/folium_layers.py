@@ -19,6 +19,7 @@ from folium.plugins import MarkerCluster
 from jinja2 import Template
 
 from layers.style import (
+    CHANGE_COLOURS,
     COVERED_COLOUR,
     DISTANCE_BANDS,
     GAP_COLOUR,
@@ -31,6 +32,7 @@ __all__ = [
     "add_layer_control",
     "add_legend",
     "base_map",
+    "change_layer",
     "coverage_layer",
     "coverage_legend_entries",
     "facility_layer",
@@ -213,6 +215,21 @@ def gap_layer(cells: gpd.GeoDataFrame, *, name: str, show: bool = True) -> foliu
             _geojson(gaps, []),
             style_function=lambda _: {"color": GAP_COLOUR, "weight": 1.2, "fillColor": GAP_COLOUR,
                                       "fillOpacity": 0.15, "className": "gap-cell"},
+        ).add_to(group)
+    return group
+
+
+def change_layer(cells: gpd.GeoDataFrame, *, name: str) -> folium.FeatureGroup:
+    """Cells whose coverage a scenario changed (``change`` "gained" or "lost"): gained ones
+    green, lost ones dark red, as one GeoJSON layer."""
+    group = folium.FeatureGroup(name=name)
+    if len(cells):
+        folium.GeoJson(
+            _geojson(cells, ["change"]),
+            style_function=lambda f: {
+                "fillColor": CHANGE_COLOURS[f["properties"]["change"]],
+                "color": CHANGE_COLOURS[f["properties"]["change"]], "weight": 1.5,
+                "fillOpacity": 0.6, "className": f"change-cell change-{f['properties']['change']}"},
         ).add_to(group)
     return group
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "CATEGORY_COLOURS",
+    "CHANGE_COLOURS",
     "COVERED_COLOUR",
     "DISTANCE_BANDS",
     "GAP_COLOUR",
@@ -22,6 +23,8 @@ CATEGORY_COLOURS = {
 DEFAULT_COLOUR = "#555555"
 COVERED_COLOUR = "#2c7fb8"
 GAP_COLOUR = "#e31a1c"
+#: Cells whose coverage a scenario changed.
+CHANGE_COLOURS = {"gained": "#1a9850", "lost": "#67001f"}
 #: Marker look by facility status: fill opacity and dash of the outline.
 STATUS_STYLE = {
     "existing": {"fill_opacity": 0.9, "dash_array": None},

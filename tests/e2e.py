@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -43,11 +44,14 @@ def data_dir_with_hostile_facility(target: Path) -> Path:
 
 @contextlib.contextmanager
 def streamlit_app(data_dir: Path | None = None, *, timeout: float = 90) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port; yield its base URL; stop it after."""
+    """Run ``streamlit run app.py`` on a free port, with its own empty state directory (the
+    scenario store); yield its base URL; stop it after."""
     port = free_port()
     env = dict(os.environ)
     if data_dir is not None:
         env["CHANGNING_DATA_DIR"] = str(data_dir)
+    state = tempfile.TemporaryDirectory(prefix="changning-state-")
+    env["CHANGNING_STATE_DIR"] = state.name
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -64,6 +68,7 @@ def streamlit_app(data_dir: Path | None = None, *, timeout: float = 90) -> Itera
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        state.cleanup()
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> None:

@@ -26,7 +26,7 @@ if not CHROMIUM.exists():
 
 #: Sidebar link → the page's heading.
 PAGES = {"总览": "长宁区 15 分钟社区生活圈设施覆盖", "地图浏览": "地图浏览", "街道视图": "街道视图",
-         "目标与数据": "目标与数据"}
+         "情景模拟": "情景模拟", "目标与数据": "目标与数据"}
 FIND_MAP = "Object.values(window).find(v => v instanceof L.Map)"
 
 
@@ -144,3 +144,43 @@ def test_a_hostile_name_renders_as_text_and_opens_no_dialog(page, app_url):
     page.wait_for_timeout(500)
     assert page.problems["dialogs"] == []
     assert page.problems["console"] == []
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
+    page.get_by_label(label).first.click()
+    page.get_by_role("option", name=option).click()
+    _wait_idle(page)
+
+
+def test_clicking_the_scenario_map_adds_a_facility_and_changes_the_street(page, app_url):
+    _open(page, app_url, "情景模拟")
+    _choose(page, "设施类别", "菜市场")
+    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']").first
+    frame.locator("path.street-boundary").nth(9).wait_for(timeout=60_000)
+    assert page.get_by_text("· 程家桥街道: ").count() == 0
+    # where 121.370 E, 31.200 N (程家桥, far from any market) is on screen
+    point = frame.locator("body").evaluate(
+        "() => { const p = window.map.latLngToContainerPoint([31.200, 121.370]);"
+        " const r = window.map.getContainer().getBoundingClientRect();"
+        " return [p.x + r.left, p.y + r.top]; }")
+    box = page.locator("iframe[title='streamlit_folium.st_folium']").first.bounding_box()
+    picked = page.get_by_text("已取点：")
+    for _ in range(3):  # the component may still be settling after the last rerun
+        page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+        try:
+            picked.wait_for(timeout=10_000)
+            break
+        except sync_api.TimeoutError:
+            continue
+    lon, lat = (float(v) for v in picked.inner_text().split("：")[1].split(", "))
+    assert (lon, lat) == pytest.approx((121.370, 31.200), abs=2e-3)  # within ~200 m
+    _wait_idle(page)
+    page.get_by_role("button", name="新增菜市场").click()
+    page.get_by_text("1. add market NEW-1").wait_for(timeout=60_000)
+    _wait_idle(page)
+    change = page.get_by_text("· 程家桥街道: ")
+    change.wait_for(timeout=30_000)
+    before, after = (float(v.rstrip("%")) for v in change.inner_text().split(": ")[1].split(" → "))
+    assert after > before
+    assert page.problems["console"] == [] and page.problems["outside"] == []

@@ -15,7 +15,7 @@ from layers.explorer import MapView
 from ui.data import load_map_html
 from ui.i18n import lang, t
 
-__all__ = ["Choices", "category_names", "map_controls", "show_map"]
+__all__ = ["Choices", "category_names", "map_controls", "map_view", "show_map"]
 
 #: Session-state keys of the shared controls.
 KEYS = {"category": "category", "resolution": "resolution", "mode": "mode",
@@ -70,10 +70,10 @@ def _secrets() -> dict[str, str]:
         return {}
 
 
-def show_map(choices: Choices, *, targets: Targets, categories: Sequence[str],
-             focus: tuple[float, float, float, float] | None = None) -> None:
-    """Draw the coverage map of the chosen category in the page (offline HTML in an iframe)."""
-    view = MapView(
+def map_view(choices: Choices, *, targets: Targets, categories: Sequence[str],
+             focus: tuple[float, float, float, float] | None = None) -> MapView:
+    """What the map shows for the user's choices, in the chosen language."""
+    return MapView(
         category=choices.category,
         radius_m=targets[choices.category].radius_m,
         category_names=category_names(targets, categories),
@@ -84,6 +84,12 @@ def show_map(choices: Choices, *, targets: Targets, categories: Sequence[str],
         focus=focus,
         tianditu_key=tianditu_key(os.environ, _secrets()),
     )
+
+
+def show_map(choices: Choices, *, targets: Targets, categories: Sequence[str],
+             focus: tuple[float, float, float, float] | None = None) -> None:
+    """Draw the coverage map of the chosen category in the page (offline HTML in an iframe)."""
+    view = map_view(choices, targets=targets, categories=categories, focus=focus)
     try:
         html = load_map_html(view, choices.resolution)
     except MissingKeyError as exc:

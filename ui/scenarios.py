@@ -1,0 +1,232 @@
+"""The scenario being edited (session state), its cached evaluation, the store, and the map
+that takes clicks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo._errors import InputError
+from geo.compare import changed_cells, side_by_side
+from geo.config import SCENARIO_DB
+from geo.coords import gcj02_to_wgs84
+from geo.coverage import CoverageResult, category_cells
+from geo.hexgrid import cell_polygons
+from geo.scenario import Edit, Scenario, evaluate, scenario_from_geojson, scenario_to_geojson
+from geo.store import ScenarioStore
+from geo.suggest import suggest_sites
+from geo.targets import Targets
+from layers.basemaps import BASEMAPS
+from layers.explorer import MapView, explorer_map
+from layers.offline import with_local_assets
+from ui.data import load_coverage, load_inputs
+from ui.i18n import t
+from ui.widgets import show_table
+
+__all__ = ["KEYS", "compare_saved_panel", "current", "evaluated", "export_geojson",
+           "facility_choices", "import_geojson", "scenario_map", "set_current", "storage_panel",
+           "store", "suggest_panel", "suggested_scenario"]
+
+#: What streamlit-folium reports of a click: on a layer, or on the bare map.
+CLICKS = ("last_object_clicked", "last_clicked")
+#: Session-state keys of the scenario page.
+KEYS = {"scenario": "scenario", "stored_id": "scenario_stored_id", "click": "scenario_click",
+        "map": "scenario_map"}
+
+
+@st.cache_resource
+def store() -> ScenarioStore:
+    """The scenario store under the state directory (``CHANGNING_STATE_DIR``)."""
+    return ScenarioStore(SCENARIO_DB)
+
+
+def current() -> Scenario:
+    """The scenario being edited in this session."""
+    return st.session_state.setdefault(KEYS["scenario"], Scenario(name="新情景 New scenario"))
+
+
+def set_current(scenario: Scenario, *, stored_id: int | None = None) -> None:
+    """Make ``scenario`` the one being edited (``stored_id``: its row in the store)."""
+    st.session_state[KEYS["scenario"]] = scenario
+    st.session_state[KEYS["stored_id"]] = stored_id
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def evaluated(scenario: Scenario, resolution: int) -> tuple[CoverageResult, gpd.GeoDataFrame,
+                                                            Targets]:
+    """The scenario's coverage, facilities and targets; only edited categories recomputed."""
+    targets, _, facilities = load_inputs()
+    return evaluate(scenario, baseline=load_coverage(resolution), facilities=facilities,
+                    targets=targets)
+
+
+def export_geojson(scenario: Scenario, resolution: int) -> str:
+    """The scenario as the GeoJSON exchange file (UTF-8 text)."""
+    _, facilities_after, _ = evaluated(scenario, resolution)
+    document = scenario_to_geojson(scenario, facilities_after=facilities_after)
+    return json.dumps(document, ensure_ascii=False, indent=1)
+
+
+def import_geojson(data: bytes, *, source: str) -> Scenario:
+    """A scenario from an uploaded GeoJSON file."""
+    _, _, facilities = load_inputs()
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{source}: not valid JSON ({exc})") from exc
+    return scenario_from_geojson(document, source=source, baseline=dict(
+        zip(facilities["id"], facilities["capacity"], strict=True)))
+
+
+def suggested_scenario(result: CoverageResult, *, category: str, k: int, code: str | None,
+                       label: str) -> Scenario:
+    """A new scenario adding the k suggested sites as planned facilities."""
+    sites = suggest_sites(result, category=category, k=k, code=code)
+    edits = tuple(
+        Edit("add", facility_id=f"SUG-{i}", category=category, name=f"{label} {i}",
+             lon=float(row.lon), lat=float(row.lat))
+        for i, row in enumerate(sites.itertuples(), start=1))
+    return Scenario(name=f"{label}: {category} × {len(edits)}", edits=edits)
+
+
+def _changes(before: CoverageResult, after: CoverageResult, category: str) -> gpd.GeoDataFrame:
+    cells = changed_cells(before, after, category)
+    return gpd.GeoDataFrame(cells, geometry=cell_polygons(cells["cell"]).to_numpy(),
+                            crs="EPSG:4326")
+
+
+def scenario_map(view: MapView, *, baseline: CoverageResult, after: CoverageResult,
+                 facilities: gpd.GeoDataFrame, height: int = 560
+                 ) -> tuple[float, float] | None:
+    """Draw the scenario's map (changed cells highlighted); return the last click as
+    (lon, lat) in WGS-84 degrees (converted back from GCJ-02 on AMap), or None."""
+    _, streets, _ = load_inputs()
+    fmap = explorer_map(view, streets=streets, facilities=facilities,
+                        cells=category_cells(after, view.category),
+                        changes=_changes(baseline, after, view.category))
+    out = st_folium(with_local_assets(fmap), height=height, use_container_width=True,
+                    returned_objects=list(CLICKS), key=KEYS["map"]) or {}
+    click = _new_click(out)
+    if not click:
+        return None
+    lon, lat = float(click["lng"]), float(click["lat"])
+    if BASEMAPS[view.basemap].needs_gcj02:
+        converted = gcj02_to_wgs84(lon, lat)
+        lon, lat = float(converted[0]), float(converted[1])
+    return lon, lat
+
+
+def _new_click(out: dict) -> dict | None:
+    """The click not seen before: a click on a layer (cell, street) or on the bare map."""
+    for name in CLICKS:
+        value = out.get(name)
+        seen = f"{KEYS['click']}_{name}"
+        if value and value != st.session_state.get(seen):
+            st.session_state[seen] = value
+            return value
+    return None
+
+
+def facility_choices(facilities: pd.DataFrame) -> dict[str, str]:
+    """Facility id → "id · name" for pickers, by id."""
+    rows = facilities.sort_values("id")
+    return dict(zip(rows["id"], rows["id"] + " · " + rows["name"], strict=True))
+
+
+def storage_panel(scenario: Scenario, *, resolution: int) -> None:
+    """Save, open, delete, export and import scenarios."""
+    saved = store().list()
+    with st.expander(t("保存与导入导出", "Save, open, export, import"), expanded=False):
+        save, new = st.columns(2)
+        if save.button(t("保存情景", "Save scenario"), key="do_save"):
+            stored = st.session_state.get(KEYS["stored_id"])
+            body = json.loads(export_geojson(scenario, resolution))
+            stored = store().save(name=scenario.name, description=scenario.description,
+                                  body=body, scenario_id=stored)
+            set_current(scenario, stored_id=stored)
+            st.success(t(f"已保存（编号 {stored}）", f"Saved (id {stored})"))
+        if new.button(t("新建空白情景", "New empty scenario"), key="do_new"):
+            set_current(Scenario(name=t("新情景", "New scenario")))
+            st.rerun()
+        labels = {s.id: f"{s.id} · {s.name} ({s.updated_at[:16]})" for s in saved}
+        if labels:
+            chosen = st.selectbox(t("已保存的情景", "Saved scenarios"), list(labels),
+                                  format_func=labels.get, key="open_id")
+            open_, delete = st.columns(2)
+            if open_.button(t("打开", "Open"), key="do_open"):
+                stored = store().load(chosen)
+                set_current(_from_body(stored.body, stored.name, stored.description),
+                            stored_id=stored.id)
+                st.rerun()
+            if delete.button(t("删除", "Delete"), key="do_delete"):
+                store().delete(chosen)
+                st.rerun()
+        st.download_button(t("导出 GeoJSON", "Export GeoJSON"),
+                           export_geojson(scenario, resolution), file_name="scenario.geojson",
+                           mime="application/geo+json")
+        upload = st.file_uploader(t("导入 GeoJSON", "Import GeoJSON"), type=["geojson", "json"])
+        if upload is not None and st.button(t("载入导入的情景", "Load the imported scenario")):
+            try:
+                set_current(import_geojson(upload.getvalue(), source=upload.name))
+            except InputError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+
+def _from_body(body: dict, name: str, description: str) -> Scenario:
+    """A stored scenario's edits, with its stored name and description."""
+    _, _, facilities = load_inputs()
+    scenario = scenario_from_geojson(body, baseline=dict(
+        zip(facilities["id"], facilities["capacity"], strict=True)))
+    return replace(scenario, name=name, description=description)
+
+
+def compare_saved_panel(baseline: CoverageResult, *, resolution: int, category: str) -> None:
+    """Two saved scenarios side by side: covered residents per street for ``category``."""
+    saved = {s.id: s for s in store().list()}
+    with st.expander(t("比较两个已保存情景", "Compare two saved scenarios"), expanded=False):
+        if len(saved) < 2:
+            st.info(t("至少保存两个情景后可比较。", "Save at least two scenarios to compare."))
+            return
+        labels = {i: f"{i} · {s.name}" for i, s in saved.items()}
+        first, second = st.columns(2)
+        a = first.selectbox("A", list(labels), format_func=labels.get, key="compare_a")
+        b = second.selectbox("B", list(labels), format_func=labels.get, index=1,
+                             key="compare_b")
+        results = []
+        for chosen in (a, b):
+            stored = saved[chosen]
+            scenario = _from_body(stored.body, stored.name, stored.description)
+            try:
+                results.append(evaluated(scenario, resolution)[0])
+            except InputError as exc:
+                st.error(str(exc))
+                return
+        show_table(side_by_side(baseline, results[0], results[1], category=category))
+
+
+def suggest_panel(result: CoverageResult, *, streets: gpd.GeoDataFrame, category: str) -> None:
+    """Propose k sites for ``category``; they come back as a new scenario to edit."""
+    with st.expander(t("推荐选址", "Suggest sites"), expanded=False):
+        k = st.number_input(t("站点数 k", "Sites k"), min_value=1, max_value=20, value=3,
+                            key="suggest_k")
+        codes = {"": t("全区", "Whole district"), **dict(zip(streets["code"], streets["name"],
+                                                              strict=True))}
+        code = st.selectbox(t("街道", "Street"), list(codes), format_func=codes.get,
+                            key="suggest_street")
+        if st.button(t("推荐并生成新情景", "Suggest as a new scenario"), key="do_suggest"):
+            try:
+                scenario = suggested_scenario(result, category=category, k=int(k),
+                                              code=code or None, label=t("推荐站点",
+                                                                         "Suggested site"))
+            except InputError as exc:
+                st.error(str(exc))
+                return
+            set_current(scenario)
+            st.rerun()
