@@ -13,6 +13,7 @@ from functools import cache
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
@@ -30,7 +31,6 @@ __all__ = [
     "compute_coverage",
     "coverage_to_dict",
     "district_summary",
-    "facilities_in_streets",
     "gap_cells",
     "nearest_facility",
     "recompute",
@@ -113,39 +113,55 @@ def cell_coverage(
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
-def facilities_in_streets(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Count and total capacity of not-closed facilities inside each street, per category.
+def _street_category_groups(street_pos: np.ndarray, category_pos: np.ndarray,
+                            n_categories: int) -> np.ndarray:
+    """One group number per (street, category) pair: street-major, as the output is sorted."""
+    return street_pos * n_categories + category_pos
 
-    Returns
-    -------
-    DataFrame indexed by (``code``, ``category``) with ``facilities`` and ``capacity``.
-    """
+
+def _facility_sums(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+                   categories: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Count and total capacity of the not-closed facilities inside each street, per
+    (street, category) group of :func:`_street_category_groups`."""
+    size = len(streets) * len(categories)
     usable = active_facilities(facilities)
-    joined = gpd.sjoin(usable[["category", "capacity", "geometry"]],
-                       streets[["code", "geometry"]], how="inner", predicate="within")
-    joined = joined[~joined.index.duplicated()]  # a point on a shared border counts once
-    grouped = joined.groupby(["code", "category"])
-    return pd.DataFrame({"facilities": grouped.size(),
-                         "capacity": grouped["capacity"].sum(min_count=0)})
+    usable = usable[usable["category"].isin(categories)]
+    tree = shapely.STRtree(streets.geometry.to_numpy())
+    point, street = tree.query(usable.geometry.to_numpy(), predicate="within")
+    point, first = np.unique(point, return_index=True)  # a point counts in one street at most
+    street = street[first]
+    category = pd.Index(categories).get_indexer(usable["category"])[point]
+    group = _street_category_groups(street, category, len(categories))
+    capacity = usable["capacity"].fillna(0.0).to_numpy(dtype=float)[point]
+    return (np.bincount(group, minlength=size),
+            np.bincount(group, weights=capacity, minlength=size))
 
 
-def _shares(merged: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Cells, covered cells and covered shares of cells and of residents, per ``keys`` group.
+def _shares(group: np.ndarray, size: int, *, covered: np.ndarray,
+            weight: np.ndarray) -> dict[str, np.ndarray]:
+    """Cells, covered cells and covered shares of cells and of residents per group number.
 
-    ``merged`` has ``covered`` and ``population`` (NaN counts as one equal weight) per row.
+    ``weight`` is each row's residents, 1 where unknown; a group with no cell or no weight has
+    NaN shares.
     """
-    weight = merged["population"].fillna(1.0)
-    frame = pd.DataFrame({"covered": merged["covered"].astype(int), "weight": weight,
-                          "covered_weight": weight * merged["covered"]})
-    for key in keys:
-        frame[key] = merged[key]
-    sums = frame.groupby(keys, sort=False).agg(
-        cells=("covered", "size"), covered_cells=("covered", "sum"),
-        weight=("weight", "sum"), covered_weight=("covered_weight", "sum"))
-    sums["covered_cell_share"] = sums["covered_cells"] / sums["cells"]
-    sums["covered_population_share"] = (sums["covered_weight"]
-                                        / sums["weight"].where(sums["weight"] > 0))
-    return sums[["cells", "covered_cells", "covered_cell_share", "covered_population_share"]]
+    cells = np.bincount(group, minlength=size)
+    covered_cells = np.bincount(group, weights=covered, minlength=size)
+    total = np.bincount(group, weights=weight, minlength=size)
+    covered_weight = np.bincount(group, weights=weight * covered, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "cells": cells,
+            "covered_cells": np.rint(covered_cells).astype(int),
+            "covered_cell_share": np.where(cells > 0, covered_cells / cells, np.nan),
+            "covered_population_share": np.where(total > 0, covered_weight / total, np.nan),
+        }
+
+
+def _row_weights(cells: pd.DataFrame, coverage: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For each coverage row: the position of its cell in ``cells``, and the cell's residents
+    (1 where unknown)."""
+    position = cells.index.get_indexer(coverage["cell"])
+    return position, cells["population"].fillna(1.0).to_numpy(dtype=float)[position]
 
 
 def street_coverage(
@@ -159,26 +175,31 @@ def street_coverage(
 
     Returns
     -------
-    DataFrame with one row per (street, category), streets in code order and categories in the
-    coverage frame's order: ``code``, ``name``, ``category``, ``population``, ``cells``,
+    DataFrame with one row per (street, category), streets in the frame's order and categories
+    in the coverage frame's order: ``code``, ``name``, ``category``, ``population``, ``cells``,
     ``covered_cells``, ``covered_cell_share``, ``covered_population_share``, ``facilities``,
     ``capacity``, ``radius_m``, ``target_share`` and ``meets_target`` (NA for a street with no
     cell). A share weighs cells by ``cells["population"]``, or equally where it is unknown.
     """
-    categories = list(coverage["category"].unique())
-    merged = coverage.merge(cells[["code", "population"]], left_on="cell", right_index=True)
-    grid = pd.MultiIndex.from_product([streets["code"], categories], names=["code", "category"])
-    stats = _shares(merged, ["code", "category"]).reindex(grid)
-    stats["cells"] = stats["cells"].fillna(0).astype(int)
-    stats["covered_cells"] = stats["covered_cells"].fillna(0).astype(int)
-    inside = facilities_in_streets(streets, facilities).reindex(grid)
-    stats["facilities"] = inside["facilities"].fillna(0).astype(int)
-    stats["capacity"] = inside["capacity"].fillna(0.0)
-    stats = stats.reset_index()
+    categories = list(pd.unique(coverage["category"]))
+    codes = streets["code"].to_numpy()
+    position, weight = _row_weights(cells, coverage)
+    street_of_cell = pd.Index(codes).get_indexer(cells["code"])
+    group = _street_category_groups(street_of_cell[position],
+                                    pd.Index(categories).get_indexer(coverage["category"]),
+                                    len(categories))
+    size = len(codes) * len(categories)
+    stats = pd.DataFrame(_shares(group, size, covered=coverage["covered"].to_numpy(dtype=float),
+                                 weight=weight))
+    stats.insert(0, "category", np.tile(np.array(categories, dtype=object), len(codes)))
+    stats.insert(0, "code", np.repeat(codes, len(categories)))
+    stats["facilities"], stats["capacity"] = _facility_sums(streets, facilities, categories)
     street_info = streets.set_index("code")[["name", "population"]]
     stats = stats.join(street_info, on="code")
-    stats["radius_m"] = stats["category"].map(lambda c: targets[c].radius_m)
-    stats["target_share"] = stats["category"].map(lambda c: targets[c].target_share)
+    radius = {c: targets[c].radius_m for c in categories}
+    share = {c: targets[c].target_share for c in categories}
+    stats["radius_m"] = stats["category"].map(radius).astype(float)
+    stats["target_share"] = stats["category"].map(share).astype(float)
     meets = stats["covered_population_share"] + SHARE_TOLERANCE >= stats["target_share"]
     stats["meets_target"] = meets.astype("boolean").mask(stats["covered_population_share"].isna())
     columns = ["code", "name", "category", "population", "cells", "covered_cells",
@@ -256,15 +277,19 @@ def compute_coverage(
 def district_summary(result: CoverageResult) -> pd.DataFrame:
     """Per category over the whole district: cells, covered share of cells and of residents,
     facilities, and the number of streets below target. Indexed by category."""
-    merged = result.cell_coverage.merge(result.cells[["population"]], left_on="cell",
-                                        right_index=True)
-    summary = _shares(merged, ["category"])
+    categories = list(result.categories)
+    coverage = result.cell_coverage
+    _, weight = _row_weights(result.cells, coverage)
+    group = pd.Index(categories).get_indexer(coverage["category"])
+    summary = pd.DataFrame(_shares(group, len(categories),
+                                   covered=coverage["covered"].to_numpy(dtype=float),
+                                   weight=weight), index=pd.Index(categories, name="category"))
     by_category = result.streets.groupby("category", sort=False)
     summary["facilities"] = by_category["facilities"].sum()
     summary["streets_below_target"] = by_category["meets_target"].agg(
         lambda meets: int((meets == False).sum()))  # noqa: E712
     summary["target_share"] = by_category["target_share"].first()
-    return summary.reindex(list(result.categories))
+    return summary
 
 
 def streets_below_target(result: CoverageResult, category: str) -> pd.DataFrame:

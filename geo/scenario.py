@@ -360,16 +360,21 @@ def scenario_to_geojson(scenario: Scenario, *, facilities_after: pd.DataFrame) -
 
 
 def evaluate(scenario: Scenario, *, baseline: CoverageResult, facilities: gpd.GeoDataFrame,
-             targets: Targets) -> tuple[CoverageResult, gpd.GeoDataFrame, Targets]:
+             targets: Targets, area: shapely.Geometry | None = None,
+             ) -> tuple[CoverageResult, gpd.GeoDataFrame, Targets]:
     """The scenario's coverage, facilities and targets: only the categories it edits are
     recomputed from ``baseline`` (computed from ``facilities`` and ``targets``).
+
+    ``area`` is where facilities may be placed (EPSG:4326); by default
+    :func:`placement_area` of the baseline's streets, which callers may compute once.
 
     Raises
     ------
     InputError
         When an edit is invalid (see :func:`apply_scenario`).
     """
-    area = placement_area(baseline.boundaries, targets)
+    if area is None:
+        area = placement_area(baseline.boundaries, targets)
     after, new_targets = apply_scenario(scenario, facilities=facilities, targets=targets,
                                         area=area)
     edited = edited_categories(scenario, facilities)

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -17,7 +18,14 @@ from geo.config import SCENARIO_DB
 from geo.coords import gcj02_to_wgs84
 from geo.coverage import CoverageResult, category_cells
 from geo.hexgrid import cell_polygons
-from geo.scenario import Edit, Scenario, evaluate, scenario_from_geojson, scenario_to_geojson
+from geo.scenario import (
+    Edit,
+    Scenario,
+    evaluate,
+    placement_area,
+    scenario_from_geojson,
+    scenario_to_geojson,
+)
 from geo.store import ScenarioStore
 from geo.suggest import suggest_sites
 from geo.targets import Targets
@@ -62,7 +70,14 @@ def evaluated(scenario: Scenario, resolution: int) -> tuple[CoverageResult, gpd.
     """The scenario's coverage, facilities and targets; only edited categories recomputed."""
     targets, _, facilities = load_inputs()
     return evaluate(scenario, baseline=load_coverage(resolution), facilities=facilities,
-                    targets=targets)
+                    targets=targets, area=_placement_area())
+
+
+@st.cache_data(show_spinner=False)
+def _placement_area() -> shapely.Geometry:
+    """Where the demo's scenarios may place facilities (computed once)."""
+    targets, streets, _ = load_inputs()
+    return placement_area(streets, targets)
 
 
 def export_geojson(scenario: Scenario, resolution: int) -> str:
