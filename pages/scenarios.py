@@ -7,7 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from geo._errors import InputError
-from geo.compare import compare_streets
+from geo.compare import compare_streets, newly_covered_total
 from geo.coverage import categories_present
 from geo.scenario import Edit
 from ui import scenarios as sc
@@ -122,6 +122,17 @@ show_table(shown.assign(
     meets_target=shown["meets_after"])[
     ["code", "street", "covered_before_pct", "covered_after_pct", "delta_pp",
      "newly_covered_residents", "meets_before", "meets_target"]], highlight=True)
+
+with st.expander(t("全部类别对比", "Every category"), expanded=False):
+    every = comparison.assign(category=comparison["category"].map(lambda c: names.get(c, c)),
+                              covered_before_pct=(comparison["share_before"] * 100).round(1),
+                              covered_after_pct=(comparison["share_after"] * 100).round(1),
+                              meets_target=comparison["meets_after"])
+    show_table(every[["code", "street", "category", "covered_before_pct", "covered_after_pct",
+                      "delta_pp", "newly_covered_residents", "lost_residents", "meets_before",
+                      "meets_target"]], highlight=True)
+    totals = newly_covered_total(comparison)
+    show_table(totals.assign(category=totals["category"].map(lambda c: names.get(c, c))))
 
 sc.storage_panel(scenario, resolution=choices.resolution)
 sc.compare_saved_panel(baseline, resolution=choices.resolution, category=choices.category)

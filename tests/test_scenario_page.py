@@ -50,6 +50,11 @@ def test_adding_a_market_covers_residents_and_undo_restores(page):
     row = table.set_index("code").loc["310105010000"]
     assert row["covered_after_pct"] > row["covered_before_pct"]
     assert any(line.startswith("· 程家桥街道: ") for line in _changed_streets(page))
+    every = page.dataframe[1].value
+    assert len(every) == 50 and every["category"].nunique() == 5
+    totals = page.dataframe[2].value.set_index("category")
+    assert totals.loc["菜市场", "newly_covered_residents"] == pytest.approx(gained, abs=1)
+    assert totals.drop("菜市场")["newly_covered_residents"].sum() == 0
     page.button(key="undo_0").click().run()
     assert _edits(page) == [] and page.metric[0].value == "0"
 
