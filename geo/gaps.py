@@ -16,7 +16,7 @@ from scipy.sparse.csgraph import connected_components
 from geo._errors import raise_if_problems
 from geo.coverage import CoverageResult
 
-__all__ = ["BLOCK_COLUMNS", "gap_blocks"]
+__all__ = ["BLOCK_COLUMNS", "gap_blocks", "missing_categories"]
 
 #: The columns of :func:`gap_blocks`, in order.
 BLOCK_COLUMNS = [
@@ -156,3 +156,12 @@ def gap_blocks(
     rows["label"] = _block_labels(rows)
     streets = result.boundaries.drop_duplicates("code").set_index("code")["name"]
     return _rank_blocks(_summarise_blocks(rows, streets))
+
+
+def missing_categories(result: CoverageResult) -> pd.DataFrame:
+    """Per cell: its street ``code``, ``population`` and ``missing`` — how many of the
+    result's categories do not cover it (0 = all do); indexed by cell id, in grid order."""
+    uncovered = result.cell_coverage.loc[~result.cell_coverage["covered"], "cell"]
+    counts = uncovered.value_counts().reindex(result.cells.index, fill_value=0)
+    return pd.DataFrame({"code": result.cells["code"], "population": result.cells["population"],
+                         "missing": counts.astype(int)})

@@ -199,3 +199,21 @@ def test_market_gaps_are_one_block_per_street(two_street_result):
     assert blocks["street"].tolist() == ["乙街道", "甲街道"]
     assert blocks["nearest_name"].tolist() == ["西菜场", "西菜场"]
     assert (blocks["nearest_distance_m"] > 300).all()
+
+
+def test_missing_categories_counts_the_categories_that_fail_each_cell(two_streets, targets):
+    from geo.coverage import compute_coverage
+    from geo.gaps import missing_categories
+    from geo.schema import normalize_facilities
+    from tests.conftest import facility_frame
+
+    facilities = normalize_facilities(facility_frame([
+        {"id": "m1", "name": "m", "category": "market", "dx": 500, "dy": 500},
+        {"id": "p1", "name": "p", "category": "parking", "dx": 500, "dy": 500},
+    ]), known_categories=targets.keys())
+    result = compute_coverage(two_streets, facilities, targets, resolution=10)
+    missing = missing_categories(result)
+    assert list(missing.index) == list(result.cells.index)
+    per_cell = result.cell_coverage.groupby("cell")["covered"].apply(lambda c: (~c).sum())
+    assert (missing["missing"] == per_cell.reindex(missing.index)).all()
+    assert set(missing["missing"]) == {0, 1, 2}  # near the point both, farther one, far none
