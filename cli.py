@@ -6,6 +6,8 @@
                            [--scenario FILE] --format json
     python cli.py suggest --category C --k K [--street CODE] [--resolution R]
                           [the input options of coverage] --format json
+    python cli.py report (--street CODE | --all) [--scenario FILE]
+                         [--format pdf,png,html,xlsx,csv,geojson,gpkg] --out DIR
 
 Bad input exits with code 2 and one message naming the file, row or field.
 """
@@ -16,6 +18,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from geo._errors import InputError
 from geo.config import DEFAULT_RESOLUTION, DEMO_BOUNDARIES, DEMO_FACILITY_FILES, TARGETS_FILE
@@ -24,6 +27,8 @@ from geo.io import read_boundaries, read_facilities, read_scenario, read_targets
 from geo.scenario import apply_scenario, placement_area
 from geo.suggest import sites_to_dict, suggest_sites
 from geo.targets import parse_radius_overrides
+from layers.fonts import MissingFontError
+from layers.report import FORMATS, ReportInputs, write_reports
 
 EXIT_BAD_INPUT = 2
 
@@ -47,8 +52,22 @@ def _input_options() -> argparse.ArgumentParser:
                         help="override or add a category's radius in metres; may be repeated")
     inputs.add_argument("--scenario", metavar="FILE",
                         help="scenario GeoJSON applied to the baseline before computing")
-    inputs.add_argument("--format", choices=["json"], default="json", help="output format")
     return inputs
+
+
+def _json_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["json"], default="json", help="output format")
+
+
+def _formats(text: str) -> list[str]:
+    """``pdf,png,…`` → the list of formats; argparse reports a bad one and exits 2."""
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise argparse.ArgumentTypeError(
+            f"unknown format(s) {', '.join(unknown) or '(none)'}; choose from "
+            f"{','.join(FORMATS)}")
+    return list(dict.fromkeys(formats))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     inputs = _input_options()
-    commands.add_parser(
+    coverage = commands.add_parser(
         "coverage", parents=[inputs],
         help="coverage of each street by each facility category, as JSON",
         description="Coverage of each street by each facility category. Without --boundaries "
@@ -66,14 +85,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="propose K sites that cover the most residents not yet covered",
         description="Greedy maximal covering over the H3 cell centres: each site's figures "
                     "count only what the sites before it did not cover.")
+    _json_format(coverage)
+    _json_format(suggest)
     suggest.add_argument("--category", required=True, help="facility category")
     suggest.add_argument("--k", type=int, required=True, help="number of sites, 1–20")
     suggest.add_argument("--street", metavar="CODE", help="only this street's cells")
+    report = commands.add_parser(
+        "report", parents=[inputs], help="write report files per street and for the district",
+        description="One file per street and format, plus the district summary; a progress "
+                    "bar on stderr; the written files as a JSON list on stdout.")
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("--street", metavar="CODE", help="one street")
+    which.add_argument("--all", action="store_true", help="every street")
+    report.add_argument("--format", type=_formats, default=list(FORMATS),
+                        help=f"comma-separated, from {','.join(FORMATS)} (default: all)")
+    report.add_argument("--out", metavar="DIR", required=True, help="output directory")
+    report.add_argument("--dpi", type=int, default=150, choices=[96, 150, 200, 300],
+                        help="print resolution of PNG maps and of the maps in PDFs")
     return parser
 
 
-def _inputs(args: argparse.Namespace) -> tuple:
-    """Streets, facilities and targets named by ``args``, with the scenario applied."""
+def _inputs(args: argparse.Namespace, *, with_scenario: bool = True) -> tuple:
+    """Streets, facilities and targets named by ``args``, with the scenario applied unless
+    ``with_scenario`` is False."""
     targets = read_targets(args.targets).with_radii(parse_radius_overrides(args.radius))
     streets = read_boundaries(
         args.boundaries or DEMO_BOUNDARIES,
@@ -83,7 +117,7 @@ def _inputs(args: argparse.Namespace) -> tuple:
     )
     facilities = read_facilities(args.facilities or list(DEMO_FACILITY_FILES.values()),
                                  known_categories=targets.keys())
-    if args.scenario:
+    if args.scenario and with_scenario:
         scenario = read_scenario(args.scenario, baseline=dict(
             zip(facilities["id"], facilities["capacity"], strict=True)))
         facilities, targets = apply_scenario(scenario, facilities=facilities, targets=targets,
@@ -110,7 +144,49 @@ def run_suggest(args: argparse.Namespace) -> dict:
     return sites_to_dict(sites, category=args.category, resolution=result.resolution)
 
 
-COMMANDS = {"coverage": run_coverage, "suggest": run_suggest}
+def _progress_bar(done: int, total: int, label: str) -> None:
+    """A one-line progress bar on stderr."""
+    width = 30
+    filled = round(width * done / total)
+    end = "\n" if done == total else ""
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:<40}"
+                     f"{end}")
+    sys.stderr.flush()
+
+
+def run_report(args: argparse.Namespace) -> list[str]:
+    """Write the report files named by ``args``; return their paths."""
+    streets, facilities, targets = _inputs(args)
+    out = Path(args.out)
+    if not out.is_dir():
+        try:
+            out.mkdir(parents=True)
+        except OSError as exc:
+            raise InputError(f"--out {out}: cannot create the directory ({exc.strerror})") from exc
+    codes = list(streets["code"])
+    if args.street and args.street not in codes:
+        raise InputError(f"--street: unknown street code {args.street!r} "
+                         f"(known: {', '.join(codes)})")
+    result = compute_coverage(streets, facilities, targets, resolution=args.resolution)
+    baseline = None
+    if args.scenario:
+        plain_streets, plain_facilities, plain_targets = _inputs(args, with_scenario=False)
+        baseline = compute_coverage(plain_streets, plain_facilities, plain_targets,
+                                    resolution=args.resolution)
+    inputs = ReportInputs(result=result, facilities=facilities, targets=targets,
+                          baseline=baseline, scenario=Path(args.scenario).stem
+                          if args.scenario else "",
+                          demo=not (args.boundaries or args.facilities))
+    try:
+        written = write_reports(inputs, codes=[args.street] if args.street else codes,
+                                formats=args.format, out_dir=out, dpi=args.dpi,
+                                progress=_progress_bar)
+    except MissingFontError as exc:
+        raise InputError(str(exc)) from exc
+    return [str(path) for path in written]
+
+
+COMMANDS = {"coverage": run_coverage, "suggest": run_suggest, "report": run_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
