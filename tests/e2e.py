@@ -94,7 +94,7 @@ def block_outside_requests(page, seen: list[str]) -> None:
     """Abort every request that does not go to 127.0.0.1 and record its URL in ``seen``."""
     def handle(route) -> None:
         request_url = route.request.url
-        if request_url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "about:",
+        if request_url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "about:", "file:",
                                    "blob:")):
             route.continue_()
         else:

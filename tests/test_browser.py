@@ -184,3 +184,22 @@ def test_clicking_the_scenario_map_adds_a_facility_and_changes_the_street(page, 
     before, after = (float(v.rstrip("%")) for v in change.inner_text().split(": ")[1].split(" → "))
     assert after > before
     assert page.problems["console"] == [] and page.problems["outside"] == []
+
+
+def test_the_html_export_draws_ten_streets_offline(page, tmp_path):
+    from geo.coverage import compute_coverage
+    from geo.io import read_demo, read_targets
+    from layers.report import ReportInputs, write_reports
+
+    targets = read_targets()
+    streets, facilities = read_demo(targets)
+    result = compute_coverage(streets, facilities, targets, resolution=9)
+    (html,) = write_reports(ReportInputs(result=result, facilities=facilities, targets=targets),
+                            codes=[], formats=["html"], out_dir=tmp_path)
+    page.goto(html.as_uri())
+    page.locator("path.street-boundary").nth(9).wait_for(timeout=30_000)
+    assert page.locator("path.street-boundary").count() == 10
+    assert page.locator(".leaflet-control-layers-overlays input").count() >= 7
+    page.locator("path.coverage-cell").nth(100).hover(force=True)
+    page.locator(".leaflet-tooltip").first.wait_for(timeout=10_000)
+    assert page.problems["outside"] == [] and page.problems["console"] == []

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import geopandas as gpd
 import pytest
 import shapely
 
-from tests.conftest import ROOT, shared_file
+from tests.cli_helpers import run_cli
+from tests.conftest import shared_file
 
 HEADER = "id,name,category,subtype,capacity,address,lon,lat,crs,status,source\n"
 MARKET = "M1,菜场,market,,50,,121.4225,31.2175,,,\n"
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=300)
 
 
 @pytest.fixture
