@@ -23,12 +23,14 @@ from geo.hexgrid import cell_polygons
 from geo.tables import street_facilities
 from geo.targets import Targets
 from layers.explorer import MapView, explorer_map
+from layers.folium_layers import coverage_legend_entries
 from layers.fonts import cjk_font
 from layers.offline import standalone_html
 from layers.pdf_report import ReportPage, ReportSection, build_pdf
-from layers.snapshot import Snapshot, map_png
+from layers.snapshot import Snapshot, coverage_colours, map_png
 
-__all__ = ["FORMATS", "ReportInputs", "missing_map_png", "report_files", "write_reports"]
+__all__ = ["FORMATS", "ReportInputs", "category_map_png", "missing_map_png", "report_files",
+           "write_reports"]
 
 FORMATS = ("pdf", "png", "html", "xlsx", "csv", "geojson", "gpkg")
 #: Colours of the combined map: how many categories fail a cell (0 … 5 and more).
@@ -79,6 +81,20 @@ def missing_map_png(inputs: ReportInputs, *, focus: str | None, title: str,
     return map_png(streets=inputs.result.boundaries, cells=cells, facilities=inputs.facilities,
                    colours=colours, legend=legend, categories=categories, words=words,
                    focus=focus, dpi=dpi)
+
+
+def category_map_png(inputs: ReportInputs, *, category: str, mode: str, focus: str | None,
+                     title: str, dpi: int = 150) -> bytes:
+    """The map of one category's coverage, as the pages show it (by distance or covered/gap)."""
+    cells = category_cells(inputs.result, category)
+    radius = inputs.targets[category].radius_m
+    legend = coverage_legend_entries(radius_m=radius, mode=mode, covered="已覆盖", gap="缺口")
+    words = Snapshot(title=title, legend_title="最近距离" if mode == "distance" else "覆盖",
+                     credits=inputs.credits(), date=date.today().isoformat())
+    return map_png(streets=inputs.result.boundaries, cells=cells, facilities=inputs.facilities,
+                   colours=coverage_colours(cells, radius_m=radius, mode=mode), legend=legend,
+                   categories={category: inputs.label(category)}, words=words, focus=focus,
+                   dpi=dpi)
 
 
 def _profile(inputs: ReportInputs, code: str | None) -> pd.DataFrame:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from geo.coverage import categories_present, streets_below_target
+from layers.report import ReportInputs
 from ui.controls import category_names, map_controls, show_map
 from ui.data import load_coverage, load_inputs
+from ui.export import export_panel
 from ui.i18n import t
 from ui.widgets import or_stop, page_header, show_table
 
@@ -30,3 +32,6 @@ if len(below):
                [["code", "street", "covered_residents_pct", "target_pct", "facilities"]])
 else:
     st.success(t("所有街道均达到目标。", "Every street meets the target."))
+
+export_panel(ReportInputs(result=result, facilities=facilities, targets=targets), code=None,
+             category=choices.category, mode=choices.mode, key="explorer_export")

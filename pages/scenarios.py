@@ -10,9 +10,11 @@ from geo._errors import InputError
 from geo.compare import compare_streets, newly_covered_total
 from geo.coverage import categories_present
 from geo.scenario import Edit
+from layers.report import ReportInputs
 from ui import scenarios as sc
 from ui.controls import category_names, map_controls, map_view
 from ui.data import load_coverage, load_inputs
+from ui.export import export_panel
 from ui.i18n import t
 from ui.widgets import or_stop, page_header, show_table
 
@@ -46,7 +48,7 @@ with right:
     if (name, description) != (scenario.name, scenario.description):
         scenario = replace(scenario, name=name, description=description)
         sc.set_current(scenario, stored_id=st.session_state.get(sc.KEYS["stored_id"]))
-result, after, _ = or_stop(lambda: sc.evaluated(scenario, choices.resolution))
+result, after, after_targets = or_stop(lambda: sc.evaluated(scenario, choices.resolution))
 
 with left:
     click = sc.scenario_map(map_view(choices, targets=targets, categories=categories),
@@ -137,3 +139,6 @@ with st.expander(t("全部类别对比", "Every category"), expanded=False):
 sc.storage_panel(scenario, resolution=choices.resolution)
 sc.compare_saved_panel(baseline, resolution=choices.resolution, category=choices.category)
 sc.suggest_panel(result, streets=streets, category=choices.category)
+export_panel(ReportInputs(result=result, facilities=after, targets=after_targets,
+                          baseline=baseline, scenario=scenario.name),
+             code=None, category=choices.category, mode=choices.mode, key="scenario_export")

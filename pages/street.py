@@ -8,8 +8,10 @@ import streamlit as st
 from geo.coverage import categories_present
 from geo.gaps import gap_blocks
 from geo.tables import street_facilities, street_profile
+from layers.report import ReportInputs
 from ui.controls import category_names, map_controls, show_map
 from ui.data import load_coverage, load_inputs
+from ui.export import export_panel
 from ui.i18n import lang, t
 from ui.widgets import or_stop, page_header, show_table
 
@@ -45,3 +47,6 @@ else:
 st.subheader(t("街道内设施", "Facilities in the street"))
 inside = street_facilities(streets, facilities, code)
 show_table(inside.assign(category=inside["category"].map(lambda c: names.get(c, c))))
+
+export_panel(ReportInputs(result=result, facilities=facilities, targets=targets), code=code,
+             category=choices.category, mode=choices.mode, key="street_export")
