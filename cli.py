@@ -8,6 +8,8 @@
                           [the input options of coverage] --format json
     python cli.py report (--street CODE | --all) [--scenario FILE]
                          [--format pdf,png,html,xlsx,csv,geojson,gpkg] --out DIR
+    python cli.py import --facilities FILE [--crs wgs84|gcj02|bd09|EPSG:n]
+                         [--category C | --category-field F] [--mapping name=COL,...] --out DIR
 
 Bad input exits with code 2 and one message naming the file, row or field.
 """
@@ -23,7 +25,15 @@ from pathlib import Path
 from geo._errors import InputError
 from geo.config import DEFAULT_RESOLUTION, DEMO_BOUNDARIES, DEMO_FACILITY_FILES, TARGETS_FILE
 from geo.coverage import compute_coverage, coverage_to_dict
-from geo.io import read_boundaries, read_facilities, read_scenario, read_targets
+from geo.importer import import_facilities, parse_crs, parse_mapping
+from geo.io import (
+    read_boundaries,
+    read_facilities,
+    read_scenario,
+    read_table,
+    read_targets,
+    write_import,
+)
 from geo.scenario import apply_scenario, placement_area
 from geo.suggest import sites_to_dict, suggest_sites
 from geo.targets import parse_radius_overrides
@@ -102,7 +112,53 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", metavar="DIR", required=True, help="output directory")
     report.add_argument("--dpi", type=int, default=150, choices=[96, 150, 200, 300],
                         help="print resolution of PNG maps and of the maps in PDFs")
+    imports = commands.add_parser(
+        "import", help="check and convert a facility list into the data model",
+        description="Writes DIR/facilities.csv (accepted rows, WGS-84) and DIR/rejected.csv "
+                    "(the original rows plus a reason); prints a JSON summary.")
+    imports.add_argument("--facilities", metavar="FILE", required=True,
+                         help="CSV, XLSX, GeoJSON, GeoPackage or (zipped) Shapefile")
+    imports.add_argument("--crs", default="wgs84",
+                         help="wgs84 | gcj02 | bd09 | cgcs2000 | EPSG:n (default wgs84)")
+    category = imports.add_mutually_exclusive_group()
+    category.add_argument("--category", metavar="C", help="the category of every row")
+    category.add_argument("--category-field", metavar="F", help="column holding the category")
+    imports.add_argument("--mapping", metavar="FIELD=COL,...",
+                         help="columns for the data model's fields, e.g. name=名称,lon=X")
+    imports.add_argument("--out", metavar="DIR", required=True, help="output directory")
+    imports.add_argument("--boundaries", metavar="PATH",
+                         help="streets whose area (grown by the largest radius) rows must lie "
+                              "in (default: the demo district)")
+    imports.add_argument("--targets", metavar="PATH", default=str(TARGETS_FILE),
+                         help="targets TOML file: its categories are the known ones")
     return parser
+
+
+def run_import(args: argparse.Namespace) -> dict:
+    """Check the facility list named by ``args``; write accepted and rejected rows."""
+    targets = read_targets(args.targets)
+    frame = read_table(args.facilities)
+    mapping = parse_mapping(args.mapping, columns=list(frame.columns))
+    streets = read_boundaries(args.boundaries or DEMO_BOUNDARIES)
+    report = import_facilities(frame, known_categories=targets.keys(), mapping=mapping,
+                               crs=parse_crs(args.crs), category=args.category,
+                               category_field=args.category_field,
+                               area=placement_area(streets, targets),
+                               source=f"import: {Path(args.facilities).name}")
+    out = _output_dir(args.out)
+    write_import(report, out)
+    for hint in report.hints:
+        print(f"hint: {hint}", file=sys.stderr)
+    return report.summary()
+
+
+def _output_dir(text: str) -> Path:
+    out = Path(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot create the directory ({exc.strerror})") from exc
+    return out
 
 
 def _inputs(args: argparse.Namespace, *, with_scenario: bool = True) -> tuple:
@@ -157,12 +213,7 @@ def _progress_bar(done: int, total: int, label: str) -> None:
 def run_report(args: argparse.Namespace) -> list[str]:
     """Write the report files named by ``args``; return their paths."""
     streets, facilities, targets = _inputs(args)
-    out = Path(args.out)
-    if not out.is_dir():
-        try:
-            out.mkdir(parents=True)
-        except OSError as exc:
-            raise InputError(f"--out {out}: cannot create the directory ({exc.strerror})") from exc
+    out = _output_dir(args.out)
     codes = list(streets["code"])
     if args.street and args.street not in codes:
         raise InputError(f"--street: unknown street code {args.street!r} "
@@ -186,7 +237,8 @@ def run_report(args: argparse.Namespace) -> list[str]:
     return [str(path) for path in written]
 
 
-COMMANDS = {"coverage": run_coverage, "suggest": run_suggest, "report": run_report}
+COMMANDS = {"coverage": run_coverage, "suggest": run_suggest, "report": run_report,
+            "import": run_import}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ Everything that touches the file system for inputs lives here; the checks themse
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -15,7 +16,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geo._errors import InputError
-from geo.config import DEMO_BOUNDARIES, DEMO_FACILITY_FILES, TARGETS_FILE
+from geo.config import DEMO_BOUNDARIES, DEMO_FACILITY_FILES, STORAGE_CRS, TARGETS_FILE
+from geo.importer import ImportReport
 from geo.scenario import Scenario, scenario_from_geojson
 from geo.schema import normalize_boundaries, normalize_facilities
 from geo.targets import Targets, targets_from_mapping
@@ -27,7 +29,9 @@ __all__ = [
     "read_facilities",
     "read_facility_file",
     "read_scenario",
+    "read_table",
     "read_targets",
+    "write_import",
 ]
 
 #: Field names tried, in order, when the caller names none (the first is the data model's).
@@ -192,3 +196,59 @@ def read_scenario(path: str | Path, *, baseline: Mapping[str, float]) -> Scenari
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{what} {path}: not valid JSON ({exc})") from exc
     return scenario_from_geojson(data, baseline=baseline, source=f"{what} {path}")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Any facility list as text cells: CSV (UTF-8 or GB18030), XLSX (first sheet), or a vector
+    file (GeoJSON, GeoPackage, Shapefile or a zipped Shapefile) whose points become ``lon``/
+    ``lat`` columns in EPSG:4326 (or as stored when the file declares no CRS).
+
+    Raises
+    ------
+    InputError
+        Naming the file when it is missing, empty or cannot be read.
+    """
+    what = "facilities file"
+    path = _existing(path, what=what)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises many types for damaged files
+            raise InputError(f"{what} {path}: cannot be read as XLSX ({exc})") from exc
+    elif suffix in VECTOR_SUFFIXES or suffix == ".shp":
+        frame = _points_table(_read_vector(path, what=what), path)
+    else:
+        frame = _read_csv(path)
+    if frame.empty or len(frame.columns) == 0:
+        raise InputError(f"{what} {path}: no rows")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _points_table(gdf: gpd.GeoDataFrame, path: Path) -> pd.DataFrame:
+    if gdf.crs is not None and not gdf.crs.equals(STORAGE_CRS):
+        gdf = gdf.to_crs(STORAGE_CRS)
+    points = gdf.geometry.representative_point()
+    table = pd.DataFrame(gdf.drop(columns="geometry")).astype(str)
+    if "lon" not in table and "lat" not in table:
+        table["lon"] = points.x.map(lambda v: f"{v:.9f}").to_numpy()
+        table["lat"] = points.y.map(lambda v: f"{v:.9f}").to_numpy()
+    return table
+
+
+def write_import(report: ImportReport, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``facilities.csv`` and ``rejected.csv`` (UTF-8 with BOM) into ``out_dir``, both or
+    neither: each is written to a temporary file first and moved into place at the end."""
+    targets = (out_dir / "facilities.csv", out_dir / "rejected.csv")
+    frames = (pd.DataFrame(report.accepted.drop(columns="geometry")), report.rejected)
+    temporary = [path.with_name(f".{path.name}.tmp") for path in targets]
+    try:
+        for frame, path in zip(frames, temporary, strict=True):
+            frame.to_csv(path, index=False, encoding="utf-8-sig")
+        for source, target in zip(temporary, targets, strict=True):
+            os.replace(source, target)
+    finally:
+        for path in temporary:
+            path.unlink(missing_ok=True)
+    return targets

@@ -1,0 +1,283 @@
+"""Importing facility lists as departments keep them: any column names (Chinese or English),
+any of the Chinese coordinate systems, rows checked one by one, nothing dropped silently.
+
+Pure: frames in, an :class:`ImportReport` out (accepted rows in the data model, rejected rows as
+they came with a reason, hints about the coordinates).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from geo._errors import InputError
+from geo.config import FACILITY_STATUSES, STORAGE_CRS
+from geo.coords import bd09_to_wgs84, gcj02_to_wgs84
+from geo.osm import OSM_CLASS_CATEGORIES
+from geo.schema import FACILITY_COLUMNS
+
+__all__ = [
+    "CATEGORY_ALIASES",
+    "FIELD_ALIASES",
+    "REASONS",
+    "ImportReport",
+    "import_facilities",
+    "parse_crs",
+    "parse_mapping",
+    "suggest_mapping",
+]
+
+#: Data-model field → header names it is recognised by (compared case-insensitively).
+FIELD_ALIASES = {
+    "id": ("id", "编号", "序号", "编码", "设施编号", "fid", "osm_id"),
+    "name": ("name", "名称", "设施名称", "名字", "单位名称"),
+    "category": ("category", "类型", "类别", "设施类型", "设施类别"),
+    "subtype": ("subtype", "子类", "细类", "fclass"),
+    "capacity": ("capacity", "容量", "规模", "泊位", "泊位数", "座位", "座位数", "桩数",
+                 "充电桩数"),
+    "address": ("address", "地址", "详细地址", "所在地址"),
+    "lon": ("lon", "lng", "long", "longitude", "x", "经度", "东经"),
+    "lat": ("lat", "latitude", "y", "纬度", "北纬"),
+    "status": ("status", "状态"),
+    "source": ("source", "来源", "数据来源"),
+}
+#: The reasons a row is rejected for, as written in rejected.csv and counted in the summary.
+REASONS = {
+    "coords": "missing or non-numeric coordinates",
+    "range": "coordinates out of range",
+    "outside": "outside the study area",
+    "duplicate": "duplicate id",
+    "category": "unknown category",
+    "name": "empty name",
+    "capacity": "capacity is not a number ≥ 0",
+    "status": "unknown status",
+}
+#: Category values as lists write them → the category key (OSM classes included).
+CATEGORY_ALIASES = {
+    **OSM_CLASS_CATEGORIES,
+    "charging_station": "charger",
+    "充电桩": "charger", "充电站": "charger", "充电设施": "charger",
+    "菜市场": "market", "菜场": "market", "智慧菜场": "market", "农贸市场": "market",
+    "体育场馆": "sports", "体育设施": "sports", "运动场": "sports", "健身点": "sports",
+    "长者食堂": "canteen", "助餐点": "canteen", "老年食堂": "canteen", "社区食堂": "canteen",
+    "停车场": "parking", "公共停车场": "parking", "停车库": "parking",
+}
+NAMED_CRS = {"wgs84": "wgs84", "gcj02": "gcj02", "bd09": "bd09", "cgcs2000": "EPSG:4490"}
+TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """``accepted``: the data model's columns, WGS-84; ``rejected``: the original rows plus a
+    ``reason`` column; ``hints``: what may be wrong with the coordinates as a whole."""
+
+    accepted: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    hints: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """``{"accepted": n, "rejected": m, "reasons": {reason: count}}``."""
+        reasons = Counter(r for text in self.rejected.get("reason", []) for r in text.split("; "))
+        return {"accepted": len(self.accepted), "rejected": len(self.rejected),
+                "reasons": dict(sorted(reasons.items()))}
+
+
+def _norm(text: object) -> str:
+    return re.sub(r"\s+", "", str(text)).lower()
+
+
+def suggest_mapping(columns: Sequence[str]) -> dict[str, str]:
+    """Data-model field → the column that seems to hold it, from Chinese/English headers."""
+    by_norm = {_norm(c): c for c in columns}
+    mapping = {}
+    for field_name, aliases in FIELD_ALIASES.items():
+        found = next((by_norm[_norm(a)] for a in aliases if _norm(a) in by_norm), None)
+        if found is not None and found not in mapping.values():
+            mapping[field_name] = found
+    return mapping
+
+
+def parse_mapping(text: str | None, *, columns: Sequence[str]) -> dict[str, str]:
+    """``name=COL,lon=COL,…`` → field → column, checked against the fields and columns.
+
+    Raises
+    ------
+    InputError
+        Naming every unknown field or column.
+    """
+    mapping, problems = {}, []
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        key, sep, column = item.partition("=")
+        key, column = key.strip(), column.strip()
+        if not sep or key not in FIELD_ALIASES:
+            problems.append(f"{item!r}: expected FIELD=COLUMN with FIELD one of "
+                            f"{', '.join(FIELD_ALIASES)}")
+        elif column not in columns:
+            problems.append(f"{item!r}: no column {column!r} (columns: {', '.join(columns)})")
+        else:
+            mapping[key] = column
+    if problems:
+        raise InputError("--mapping: " + "; ".join(problems))
+    return mapping
+
+
+def parse_crs(text: str | None) -> str | CRS:
+    """wgs84 | gcj02 | bd09 | cgcs2000 | EPSG:n → a name of the Chinese systems or a pyproj CRS.
+
+    Raises
+    ------
+    InputError
+        When the text is none of those.
+    """
+    key = (text or "wgs84").strip().lower()
+    named = NAMED_CRS.get(key, key)
+    if named in TO_WGS84 or named == "wgs84":
+        return named
+    try:
+        return CRS.from_user_input(named.upper() if named.startswith("epsg") else named)
+    except CRSError as exc:
+        raise InputError(f"--crs {text!r}: not wgs84, gcj02, bd09, cgcs2000 or EPSG:n") from exc
+
+
+def _numbers(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series.astype(str).str.strip().str.replace(",", ""),
+                         errors="coerce").to_numpy(dtype=float)
+
+
+def _to_wgs84(x: np.ndarray, y: np.ndarray, crs: str | CRS) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(crs, CRS):
+        transformer = Transformer.from_crs(crs, STORAGE_CRS, always_xy=True)
+        return transformer.transform(x, y)
+    if crs in TO_WGS84:
+        return TO_WGS84[crs](x, y)
+    return x, y
+
+
+def _inside(area: shapely.Geometry, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    inside = np.zeros(len(lon), dtype=bool)
+    inside[ok] = shapely.contains_xy(area, lon[ok], lat[ok])
+    return inside
+
+
+def _hints(area: shapely.Geometry | None, x: np.ndarray, y: np.ndarray, crs: str | CRS,
+           inside: np.ndarray) -> list[str]:
+    """Hints when most points land outside but another reading of the raw coordinates ``x``/
+    ``y`` would put them inside: lon and lat swapped, or another Chinese coordinate system."""
+    usable = np.isfinite(x) & np.isfinite(y)
+    if area is None or not usable.any() or inside[usable].mean() >= 0.5:
+        return []
+    share = inside[usable].mean()
+    hints = []
+    swapped = _inside(area, *_to_wgs84(y, x, crs))[usable].mean()
+    if swapped > share + 0.2:
+        hints.append(f"lon and lat look swapped: {swapped:.0%} of the points would land inside "
+                     f"the study area with the two columns exchanged")
+    for other in ("wgs84", "gcj02", "bd09"):
+        if other != crs:
+            landed = _inside(area, *_to_wgs84(x, y, other))[usable].mean()
+            if landed > share + 0.2:
+                hints.append(f"{landed:.0%} of the points would land inside the study area if "
+                             f"read as {other.upper()}")
+    return hints
+
+
+def _categories(frame: pd.DataFrame, mapping: Mapping[str, str], *, category: str | None,
+                category_field: str | None) -> pd.Series:
+    if category:
+        return pd.Series(category, index=frame.index)
+    column = category_field or mapping.get("category")
+    if not column:
+        raise InputError("no category: give --category C, --category-field F or map category")
+    if column not in frame.columns:
+        raise InputError(f"--category-field {column!r}: no such column "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    values = frame[column].astype(str).str.strip()
+    return values.map(lambda v: CATEGORY_ALIASES.get(v, CATEGORY_ALIASES.get(v.lower(), v)))
+
+
+def import_facilities(frame: pd.DataFrame, *, known_categories: Collection[str],
+                      mapping: Mapping[str, str] | None = None, crs: str | CRS = "wgs84",
+                      category: str | None = None, category_field: str | None = None,
+                      area: shapely.Geometry | None = None, source: str = "import",
+                      first_row: int = 2) -> ImportReport:
+    """Check every row of ``frame`` (text cells as read) and convert the good ones.
+
+    Parameters
+    ----------
+    mapping
+        Data-model field → column; missing fields are suggested from the headers.
+    crs
+        The coordinates' system: "wgs84", "gcj02", "bd09" or a pyproj CRS (e.g. EPSG:4490).
+    category, category_field
+        One category for every row, or the column holding each row's category.
+    area
+        Where facilities may lie (EPSG:4326); None accepts anywhere.
+    first_row
+        The row number of the first data row (2 in a sheet whose header is row 1); rows
+        without an id get ``row-<number>``.
+
+    Raises
+    ------
+    InputError
+        When the frame cannot be imported at all (no coordinate columns, no category).
+    """
+    columns = [str(c) for c in frame.columns]
+    mapping = {**suggest_mapping(columns), **(mapping or {})}
+    missing = [f for f in ("lon", "lat") if f not in mapping]
+    if missing:
+        raise InputError(f"no column for {' and '.join(missing)} (columns: {', '.join(columns)};"
+                         f" map them with --mapping lon=COL,lat=COL)")
+    frame = frame.reset_index(drop=True)
+    text = {f: frame[c].astype(str).str.strip().replace({"nan": "", "None": ""})
+            for f, c in mapping.items() if c in frame.columns}
+    rows = pd.RangeIndex(len(frame))
+    ids = text.get("id", pd.Series("", index=rows))
+    ids = ids.where(ids != "", "row-" + (rows + first_row).astype(str))
+    x, y = _numbers(frame[mapping["lon"]]), _numbers(frame[mapping["lat"]])
+    lon, lat = _to_wgs84(x, y, crs)
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    categories = _categories(frame, mapping, category=category, category_field=category_field)
+    names = text.get("name", pd.Series("", index=rows))
+    capacity = _numbers(text["capacity"]) if "capacity" in text else np.full(len(frame), np.nan)
+    status = text.get("status", pd.Series("", index=rows)).str.lower().replace("", "existing")
+    inside = _inside(area, lon, lat) if area is not None else np.ones(len(frame), dtype=bool)
+    finite = np.isfinite(x) & np.isfinite(y)
+    checks = {
+        "coords": ~finite,
+        "range": finite & ((np.abs(lon) > 180) | (np.abs(lat) > 90) | ~np.isfinite(lon)),
+        "outside": finite & ~inside,
+        "duplicate": ids.duplicated(keep="first").to_numpy(),
+        "category": ~categories.isin(list(known_categories)).to_numpy(),
+        "name": (names == "").to_numpy(),
+        "capacity": ("capacity" in text) & (text.get("capacity", names) != "").to_numpy()
+        & ~(capacity >= 0),
+        "status": ~status.isin(FACILITY_STATUSES).to_numpy(),
+    }
+    checks["outside"] &= ~checks["range"]
+    reasons = pd.Series([""] * len(frame))
+    for key, failed in checks.items():
+        reasons = reasons.where(~failed, reasons + np.where(reasons == "", "", "; ")
+                                + REASONS[key])
+    bad = (reasons != "").to_numpy()
+    accepted = pd.DataFrame({
+        "id": ids, "name": names, "category": categories,
+        "subtype": text.get("subtype", pd.Series("", index=rows)), "capacity": capacity,
+        "address": text.get("address", pd.Series("", index=rows)),
+        "lon": np.round(lon, 8), "lat": np.round(lat, 8), "crs": "wgs84", "status": status,
+        "source": text.get("source", pd.Series("", index=rows)).replace("", source),
+    })[~bad].reset_index(drop=True)
+    rejected = frame[bad].assign(reason=reasons[bad].to_numpy()).reset_index(drop=True)
+    points = gpd.points_from_xy(accepted["lon"], accepted["lat"])
+    return ImportReport(
+        accepted=gpd.GeoDataFrame(accepted[FACILITY_COLUMNS], geometry=points, crs=STORAGE_CRS),
+        rejected=rejected, hints=_hints(area, x, y, crs, inside))
