@@ -10,6 +10,7 @@
                          [--format pdf,png,html,xlsx,csv,geojson,gpkg] --out DIR
     python cli.py import --facilities FILE [--crs wgs84|gcj02|bd09|EPSG:n]
                          [--category C | --category-field F] [--mapping name=COL,...] --out DIR
+    python cli.py fetch-osm --out DIR
 
 Bad input exits with code 2 and one message naming the file, row or field.
 """
@@ -23,7 +24,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from geo._errors import InputError
-from geo.config import DEFAULT_RESOLUTION, DEMO_BOUNDARIES, DEMO_FACILITY_FILES, TARGETS_FILE
+from geo.config import (
+    DEFAULT_RESOLUTION,
+    DEMO_BOUNDARIES,
+    DEMO_FACILITY_FILES,
+    REPORT_FORMATS,
+    TARGETS_FILE,
+)
 from geo.coverage import compute_coverage, coverage_to_dict
 from geo.importer import import_facilities, parse_crs, parse_mapping
 from geo.io import (
@@ -37,8 +44,6 @@ from geo.io import (
 from geo.scenario import apply_scenario, placement_area
 from geo.suggest import sites_to_dict, suggest_sites
 from geo.targets import parse_radius_overrides
-from layers.fonts import MissingFontError
-from layers.report import FORMATS, ReportInputs, write_reports
 
 EXIT_BAD_INPUT = 2
 
@@ -72,11 +77,11 @@ def _json_format(parser: argparse.ArgumentParser) -> None:
 def _formats(text: str) -> list[str]:
     """``pdf,png,…`` → the list of formats; argparse reports a bad one and exits 2."""
     formats = [f.strip().lower() for f in text.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in REPORT_FORMATS]
     if unknown or not formats:
         raise argparse.ArgumentTypeError(
             f"unknown format(s) {', '.join(unknown) or '(none)'}; choose from "
-            f"{','.join(FORMATS)}")
+            f"{','.join(REPORT_FORMATS)}")
     return list(dict.fromkeys(formats))
 
 
@@ -107,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     which = report.add_mutually_exclusive_group(required=True)
     which.add_argument("--street", metavar="CODE", help="one street")
     which.add_argument("--all", action="store_true", help="every street")
-    report.add_argument("--format", type=_formats, default=list(FORMATS),
-                        help=f"comma-separated, from {','.join(FORMATS)} (default: all)")
+    report.add_argument("--format", type=_formats, default=list(REPORT_FORMATS),
+                        help=f"comma-separated, from {','.join(REPORT_FORMATS)} (default: all)")
     report.add_argument("--out", metavar="DIR", required=True, help="output directory")
     report.add_argument("--dpi", type=int, default=150, choices=[96, 150, 200, 300],
                         help="print resolution of PNG maps and of the maps in PDFs")
@@ -131,7 +136,24 @@ def build_parser() -> argparse.ArgumentParser:
                               "in (default: the demo district)")
     imports.add_argument("--targets", metavar="PATH", default=str(TARGETS_FILE),
                          help="targets TOML file: its categories are the known ones")
+    fetch = commands.add_parser(
+        "fetch-osm", help="download Changning's boundaries and facility points from OSM",
+        description="For users with internet: the 10 boundary relations and the OSM points of "
+                    "the categories, through the Overpass API, as files the importer reads.")
+    fetch.add_argument("--out", metavar="DIR", required=True, help="output directory")
+    fetch.add_argument("--url", default=None, help="Overpass API endpoint")
     return parser
+
+
+def run_fetch_osm(args: argparse.Namespace) -> list[str]:
+    """Download the OSM boundaries and points into ``args.out``; return the written paths."""
+    from geo.osm_fetch import OVERPASS_URL, FetchError, fetch_osm
+
+    try:
+        written = fetch_osm(_output_dir(args.out), url=args.url or OVERPASS_URL)
+    except FetchError as exc:
+        raise InputError(str(exc)) from exc
+    return [str(path) for path in written]
 
 
 def run_import(args: argparse.Namespace) -> dict:
@@ -212,6 +234,10 @@ def _progress_bar(done: int, total: int, label: str) -> None:
 
 def run_report(args: argparse.Namespace) -> list[str]:
     """Write the report files named by ``args``; return their paths."""
+    # the drawing libraries load only for this command, so the others start fast
+    from layers.fonts import MissingFontError
+    from layers.report import ReportInputs, write_reports
+
     streets, facilities, targets = _inputs(args)
     out = _output_dir(args.out)
     codes = list(streets["code"])
@@ -238,7 +264,7 @@ def run_report(args: argparse.Namespace) -> list[str]:
 
 
 COMMANDS = {"coverage": run_coverage, "suggest": run_suggest, "report": run_report,
-            "import": run_import}
+            "import": run_import, "fetch-osm": run_fetch_osm}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

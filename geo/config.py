@@ -18,6 +18,7 @@ __all__ = [
     "MAX_RESOLUTION",
     "METRIC_CRS",
     "MIN_RESOLUTION",
+    "REPORT_FORMATS",
     "ROOT",
     "SCENARIO_DB",
     "STATE_DIR",
@@ -55,6 +56,9 @@ METRIC_CRS = "EPSG:32651"
 DEFAULT_RESOLUTION = 10
 MIN_RESOLUTION = 7
 MAX_RESOLUTION = 12
+
+#: The formats a report pack can write.
+REPORT_FORMATS = ("pdf", "png", "html", "xlsx", "csv", "geojson", "gpkg")
 
 #: Coordinate systems a facility row may declare in its ``crs`` field.
 INPUT_CRS = ("wgs84", "gcj02", "bd09")

@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.compare import compare_streets
+from geo.config import REPORT_FORMATS
 from geo.coverage import CoverageResult, category_cells, district_summary
 from geo.export import cells_frame, coverage_table, facilities_frame, gaps_frame
 from geo.export_io import write_csv, write_geojson, write_gpkg, write_xlsx
@@ -32,7 +33,7 @@ from layers.snapshot import Snapshot, coverage_colours, map_png
 __all__ = ["FORMATS", "ReportInputs", "category_map_png", "missing_map_png", "report_files",
            "write_reports"]
 
-FORMATS = ("pdf", "png", "html", "xlsx", "csv", "geojson", "gpkg")
+FORMATS = REPORT_FORMATS
 #: Colours of the combined map: how many categories fail a cell (0 … 5 and more).
 MISSING_COLOURS = ("#1a9850", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#d73027")
 GAPS_LISTED = 25
