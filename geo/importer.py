@@ -20,7 +20,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from geo._errors import InputError
-from geo.config import FACILITY_STATUSES, STORAGE_CRS
+from geo.config import FACILITY_STATUSES, METRIC_CRS, STORAGE_CRS
 from geo.coords import bd09_to_wgs84, gcj02_to_wgs84
 from geo.osm import OSM_CLASS_CATEGORIES
 from geo.schema import FACILITY_COLUMNS
@@ -30,6 +30,7 @@ __all__ = [
     "FIELD_ALIASES",
     "REASONS",
     "ImportReport",
+    "boundary_problems",
     "import_facilities",
     "parse_crs",
     "parse_mapping",
@@ -281,3 +282,32 @@ def import_facilities(frame: pd.DataFrame, *, known_categories: Collection[str],
     return ImportReport(
         accepted=gpd.GeoDataFrame(accepted[FACILITY_COLUMNS], geometry=points, crs=STORAGE_CRS),
         rejected=rejected, hints=_hints(area, x, y, crs, inside))
+
+
+def boundary_problems(streets: gpd.GeoDataFrame, *, tolerance_m2: float = 1.0) -> list[str]:
+    """Overlaps between street polygons and gaps (holes) between them, each larger than
+    ``tolerance_m2`` square metres (measured in UTM 51N); empty when they tile cleanly."""
+    metric = streets.to_crs(METRIC_CRS).reset_index(drop=True)
+    tree = shapely.STRtree(metric.geometry.to_numpy())
+    left, right = tree.query(metric.geometry.to_numpy(), predicate="intersects")
+    problems = []
+    for i, j in zip(left, right, strict=True):
+        if i < j:
+            area = metric.geometry[i].intersection(metric.geometry[j]).area
+            if area > tolerance_m2:
+                problems.append(f"{metric.loc[i, 'name']} ({metric.loc[i, 'code']}) and "
+                                f"{metric.loc[j, 'name']} ({metric.loc[j, 'code']}) overlap by "
+                                f"{area:,.0f} m²")
+    union = shapely.union_all(metric.geometry.to_numpy())
+    polygons = getattr(union, "geoms", [union])
+    holes = [shapely.Polygon(ring) for polygon in polygons for ring in polygon.interiors]
+    problems += [f"gap of {hole.area:,.0f} m² between the streets near "
+                 f"{_lonlat(hole.representative_point())}" for hole in holes
+                 if hole.area > tolerance_m2]
+    return problems
+
+
+def _lonlat(point: shapely.Point) -> str:
+    lon, lat = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True).transform(
+        point.x, point.y)
+    return f"{lon:.5f}, {lat:.5f}"

@@ -195,3 +195,33 @@ def test_the_real_shanghai_shapefiles_import_in_place():
     assert (report.accepted["category"] == "parking").sum() == parking - report.rejected[
         report.rejected["fclass"] == "parking"].shape[0]
     assert parking > 100
+
+
+def test_boundary_overlaps_and_gaps_are_reported():
+    from geo.importer import boundary_problems
+    from tests.conftest import ORIGIN_X, ORIGIN_Y
+
+    def box(x0: float, x1: float) -> shapely.Polygon:
+        return shapely.box(ORIGIN_X + x0, ORIGIN_Y, ORIGIN_X + x1, ORIGIN_Y + 100)
+
+    def streets(*polygons) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame({"code": [str(i) for i in range(len(polygons))],
+                                 "name": [f"S{i}" for i in range(len(polygons))]},
+                                geometry=list(polygons), crs="EPSG:32651").to_crs("EPSG:4326")
+
+    assert boundary_problems(streets(box(0, 100), box(100, 200))) == []
+    overlap = boundary_problems(streets(box(0, 110), box(100, 200)))
+    assert len(overlap) == 1 and overlap[0].startswith("S0 (0) and S1 (1) overlap by 1,0")
+    ring = shapely.box(ORIGIN_X, ORIGIN_Y, ORIGIN_X + 300, ORIGIN_Y + 300).difference(
+        shapely.box(ORIGIN_X + 100, ORIGIN_Y + 100, ORIGIN_X + 200, ORIGIN_Y + 200))
+    inner = shapely.box(ORIGIN_X + 100, ORIGIN_Y + 100, ORIGIN_X + 150, ORIGIN_Y + 200)
+    gaps = boundary_problems(streets(ring, inner))
+    assert len(gaps) == 1 and gaps[0].startswith("gap of 5,0")
+
+
+def test_the_real_osm_boundaries_tile_cleanly():
+    from geo.importer import boundary_problems
+    from geo.io import read_boundaries
+
+    streets = read_boundaries(shared_file("data", "osm", "changning_streets.geojson"))
+    assert boundary_problems(streets, tolerance_m2=10.0) == []
