@@ -21,8 +21,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from geopy.geocoders import Nominatim
 from geo._errors import InputError
 from geo.config import STATE_DIR
 from geo.coords import gcj02_to_wgs84
-from geo.store import BUSY_TIMEOUT_S, StoreError
+from geo.store import prepare_folder, sqlite_connection
 
 __all__ = [
     "AMAP_RATE_LIMIT_CODES",
@@ -500,10 +500,7 @@ class GeocodeCache:
 
     def __init__(self, path: str | Path = GEOCODE_CACHE) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"geocode cache {self.path}: cannot create its folder: {exc}") from exc
+        prepare_folder(self.path, what="geocode cache")
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(_SCHEMA)
@@ -511,19 +508,9 @@ class GeocodeCache:
     def __repr__(self) -> str:
         return f"GeocodeCache({str(self.path)!r})"
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
         """A fresh autocommit connection, closed afterwards; SQLite errors become StoreError."""
-        conn = None
-        try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-            yield conn
-        except sqlite3.Error as exc:
-            raise StoreError(f"geocode cache {self.path}: {exc}") from exc
-        finally:
-            if conn is not None:
-                conn.close()
+        return sqlite_connection(self.path, what="geocode cache")
 
     def get(self, provider: str, address: str) -> GeocodeResult | None:
         """The cached answer of ``provider`` for ``address`` (``cached=True``), or ``None``."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,8 @@ from typing import Any
 from geo._errors import InputError, raise_if_problems
 from geo.config import SCENARIO_DB
 
-__all__ = ["BUSY_TIMEOUT_S", "MAX_NAME_LENGTH", "ScenarioStore", "StoreError", "StoredScenario"]
+__all__ = ["BUSY_TIMEOUT_S", "MAX_NAME_LENGTH", "ScenarioStore", "StoreError", "StoredScenario",
+           "prepare_folder", "sqlite_connection"]
 
 #: Longest scenario name, in characters, after stripping surrounding whitespace.
 MAX_NAME_LENGTH = 200
@@ -40,6 +41,37 @@ CREATE TABLE IF NOT EXISTS scenarios (
 )
 """
 _COLUMNS = "id, name, description, body, created_at, updated_at"
+
+
+WHAT = "scenario store"
+
+
+def prepare_folder(path: Path, *, what: str) -> None:
+    """Create the folder of an SQLite file; :class:`StoreError` naming ``what`` if it fails."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{what} {path}: cannot create its folder: {exc}") from exc
+
+
+@contextmanager
+def sqlite_connection(path: Path, *, what: str, synchronous_full: bool = False,
+                      ) -> Iterator[sqlite3.Connection]:
+    """A fresh autocommit connection to ``path`` that waits up to :data:`BUSY_TIMEOUT_S` for
+    other writers, closed afterwards; SQLite errors become :class:`StoreError` naming ``what``
+    and the file. One connection an operation lets many processes share the file."""
+    conn = None
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        if synchronous_full:
+            conn.execute("PRAGMA synchronous=FULL")
+        yield conn
+    except sqlite3.Error as exc:
+        raise StoreError(f"{what} {path}: {exc}") from exc
+    finally:
+        if conn is not None:
+            conn.close()
 
 
 class StoreError(RuntimeError):
@@ -120,11 +152,7 @@ class ScenarioStore:
 
     def __init__(self, path: str | Path = SCENARIO_DB) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            message = f"scenario store {self.path}: cannot create its folder: {exc}"
-            raise StoreError(message) from exc
+        prepare_folder(self.path, what=WHAT)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             with self._transaction(conn):
@@ -135,20 +163,9 @@ class ScenarioStore:
 
     # -- connections ---------------------------------------------------------------------------
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A fresh connection, closed afterwards; SQLite errors become :class:`StoreError`."""
-        conn = None
-        try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-            conn.execute("PRAGMA synchronous=FULL")
-            yield conn
-        except sqlite3.Error as exc:
-            raise StoreError(f"scenario store {self.path}: {exc}") from exc
-        finally:
-            if conn is not None:
-                conn.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A fresh connection (``synchronous=FULL``), closed afterwards."""
+        return sqlite_connection(self.path, what=WHAT, synchronous_full=True)
 
     @staticmethod
     @contextmanager
