@@ -41,7 +41,7 @@ from geo.io import (
     read_targets,
     write_import,
 )
-from geo.scenario import apply_scenario, placement_area
+from geo.scenario import apply_scenario, baseline_capacities, placement_area
 from geo.suggest import sites_to_dict, suggest_sites
 from geo.targets import parse_radius_overrides
 
@@ -196,8 +196,7 @@ def _inputs(args: argparse.Namespace, *, with_scenario: bool = True) -> tuple:
     facilities = read_facilities(args.facilities or list(DEMO_FACILITY_FILES.values()),
                                  known_categories=targets.keys())
     if args.scenario and with_scenario:
-        scenario = read_scenario(args.scenario, baseline=dict(
-            zip(facilities["id"], facilities["capacity"], strict=True)))
+        scenario = read_scenario(args.scenario, baseline=baseline_capacities(facilities))
         facilities, targets = apply_scenario(scenario, facilities=facilities, targets=targets,
                                              area=placement_area(streets, targets))
     return streets, facilities, targets

@@ -33,6 +33,7 @@ __all__ = [
     "Edit",
     "Scenario",
     "apply_scenario",
+    "baseline_capacities",
     "edited_categories",
     "evaluate",
     "placement_area",
@@ -265,6 +266,12 @@ def _point_edit(props: Mapping[str, Any], geometry: Mapping[str, Any] | None,
                 lon=lon, lat=lat, capacity=_number(props.get("capacity")),
                 name=str(props.get("name") or ""), subtype=str(props.get("subtype") or ""),
                 address=str(props.get("address") or ""))
+
+
+def baseline_capacities(facilities: pd.DataFrame) -> dict[str, float]:
+    """Facility id → capacity: what :func:`scenario_from_geojson` tells moves from additions
+    and capacity changes with."""
+    return dict(zip(facilities["id"], facilities["capacity"], strict=True))
 
 
 def _capacity_changed(new: float | None, old: float | None) -> bool:

@@ -21,6 +21,7 @@ from geo.hexgrid import cell_polygons
 from geo.scenario import (
     Edit,
     Scenario,
+    baseline_capacities,
     evaluate,
     placement_area,
     scenario_from_geojson,
@@ -94,8 +95,7 @@ def import_geojson(data: bytes, *, source: str) -> Scenario:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{source}: not valid JSON ({exc})") from exc
-    return scenario_from_geojson(document, source=source, baseline=dict(
-        zip(facilities["id"], facilities["capacity"], strict=True)))
+    return scenario_from_geojson(document, source=source, baseline=baseline_capacities(facilities))
 
 
 def suggested_scenario(result: CoverageResult, *, category: str, k: int, code: str | None,
@@ -197,8 +197,7 @@ def storage_panel(scenario: Scenario, *, resolution: int) -> None:
 def _from_body(body: dict, name: str, description: str) -> Scenario:
     """A stored scenario's edits, with its stored name and description."""
     _, _, facilities = load_inputs()
-    scenario = scenario_from_geojson(body, baseline=dict(
-        zip(facilities["id"], facilities["capacity"], strict=True)))
+    scenario = scenario_from_geojson(body, baseline=baseline_capacities(facilities))
     return replace(scenario, name=name, description=description)
 
 
