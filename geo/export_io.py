@@ -15,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 from geopandas.array import GeometryDtype
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -103,13 +104,25 @@ def _format_sheet(sheet: Worksheet, frame: pd.DataFrame) -> None:
         sheet.column_dimensions[get_column_letter(position)].width = width
 
 
+def _without_control_characters(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells without the control characters an XLSX file cannot hold (they are dropped:
+    Excel could not show them either)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(
+                lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
+    return out
+
+
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     """Write one Excel sheet per entry of ``sheets`` (sheet name → frame), without the index.
 
     Sheet names are made valid for Excel (at most 31 characters, no ``[]:*?/\\``, distinct).
     The header row is bold; columns are roughly fitted to their text. Booleans are Excel's
     TRUE/FALSE, missing values (NaN, None) are empty cells, a geometry column is WKT. Floats
-    keep 16 significant digits (openpyxl writes ``%.16g``; Excel shows 15).
+    keep 16 significant digits (openpyxl writes ``%.16g``; Excel shows 15). Control characters,
+    which XLSX cannot hold, are dropped from text.
 
     Raises
     ------
@@ -122,7 +135,7 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     names = _sheet_names(list(sheets))
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in zip(names, sheets.values(), strict=True):
-            plain = _plain(frame)
+            plain = _without_control_characters(_plain(frame))
             plain.to_excel(writer, sheet_name=name, index=False, na_rep="")
             _format_sheet(writer.sheets[name], plain)
     return path

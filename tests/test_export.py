@@ -274,3 +274,11 @@ def test_missing_directory_is_an_input_error(result, tmp_path):
         with pytest.raises(InputError, match=re.escape(str(path))):
             write(path)
         assert not missing.exists()
+
+
+def test_xlsx_drops_control_characters_it_cannot_hold(tmp_path):
+    frame = pd.DataFrame({"name": ["菜场\x08A", "ok"], "n": [1, 2]})
+    path = write_xlsx({"s": frame}, tmp_path / "c.xlsx")
+    back = pd.read_excel(path, sheet_name="s")
+    assert back["name"].tolist() == ["菜场A", "ok"]
+    assert frame.loc[0, "name"] == "菜场\x08A"  # the caller's frame is untouched
