@@ -15,6 +15,7 @@ LANGUAGES = {"zh": "中文", "en": "English"}
 
 #: Table column key → (Chinese, English) header.
 COLUMNS = {
+    "id": ("编号", "ID"),
     "code": ("代码", "Code"),
     "street": ("街道", "Street"),
     "category": ("类别", "Category"),
