@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.coverage import categories_present
 from geo.seed import seed_comparison
 from geo.tables import district_table, street_table
-from ui.controls import category_names, map_controls, show_map
-from ui.data import load_coverage, load_inputs
+from ui.controls import category_names, page_inputs, show_map
 from ui.i18n import lang, language_switch, t
-from ui.widgets import or_stop, page_header, show_table
+from ui.widgets import page_header, show_table
 
 
 def district_kpis(table) -> None:
@@ -33,10 +31,9 @@ def overview() -> None:
     """District KPIs, the review's figures against the loaded data, the map, the street table."""
     page_header(t("长宁区 15 分钟社区生活圈设施覆盖",
                   "Changning: 15-minute walk coverage of facilities"))
-    targets, _, facilities = or_stop(load_inputs)
-    categories = categories_present(facilities, targets)
-    choices = map_controls(targets, categories)
-    result = or_stop(lambda: load_coverage(choices.resolution))
+    data = page_inputs()
+    targets, facilities = data.targets, data.facilities
+    categories, choices, result = data.categories, data.choices, data.result
     names = category_names(targets, categories)
 
     st.subheader(t("全区覆盖", "District coverage"))

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.coverage import categories_present, streets_below_target
+from geo.coverage import streets_below_target
 from layers.report import ReportInputs
-from ui.controls import category_names, map_controls, show_map
-from ui.data import load_coverage, load_inputs
+from ui.controls import category_names, page_inputs, show_map
 from ui.export import export_panel
 from ui.i18n import t
-from ui.widgets import or_stop, page_header, show_table
+from ui.widgets import page_header, show_table
 
 page_header(t("地图浏览", "Map explorer"),
             t("图层可在地图右上角开关；平移缩放不会重新计算。",
               "Switch layers in the map's top-right panel; panning and zooming recompute nothing."))
-targets, streets, facilities = or_stop(load_inputs)
-categories = categories_present(facilities, targets)
-choices = map_controls(targets, categories)
-result = or_stop(lambda: load_coverage(choices.resolution))
+data = page_inputs()
+targets, streets, facilities = data.targets, data.streets, data.facilities
+categories, choices, result = data.categories, data.choices, data.result
 show_map(choices, targets=targets, categories=categories)
 
 name = category_names(targets, categories)[choices.category]

@@ -8,12 +8,10 @@ import streamlit as st
 
 from geo._errors import InputError
 from geo.compare import compare_streets, newly_covered_total
-from geo.coverage import categories_present
 from geo.scenario import Edit
 from layers.report import ReportInputs
 from ui import scenarios as sc
-from ui.controls import category_names, map_controls, map_view
-from ui.data import load_coverage, load_inputs
+from ui.controls import category_names, map_view, page_inputs
 from ui.export import export_panel
 from ui.i18n import t
 from ui.widgets import or_stop, page_header, show_table
@@ -21,10 +19,9 @@ from ui.widgets import or_stop, page_header, show_table
 page_header(t("情景模拟", "Scenarios"),
             t("在地图上点击取点，新增、移动或关闭设施，与现状对比。",
               "Click the map to pick a point; add, move or close facilities; compare."))
-targets, streets, facilities = or_stop(load_inputs)
-categories = categories_present(facilities, targets)
-choices = map_controls(targets, categories)
-baseline = or_stop(lambda: load_coverage(choices.resolution))
+data = page_inputs()
+targets, streets, facilities = data.targets, data.streets, data.facilities
+categories, choices, baseline = data.categories, data.choices, data.result
 names = category_names(targets, categories)
 scenario = sc.current()
 

@@ -5,25 +5,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.coverage import categories_present
 from geo.gaps import gap_blocks
 from geo.tables import street_facilities, street_profile
 from layers.report import ReportInputs
-from ui.controls import category_names, map_controls, show_map
-from ui.data import load_coverage, load_inputs
+from ui.controls import category_names, page_inputs, show_map
 from ui.export import export_panel
 from ui.i18n import lang, t
-from ui.widgets import or_stop, page_header, show_table
+from ui.widgets import page_header, show_table
 
 page_header(t("街道视图", "Street view"))
-targets, streets, facilities = or_stop(load_inputs)
+street_picker = st.sidebar.container()  # above the map controls in the sidebar
+data = page_inputs()
+targets, streets, facilities = data.targets, data.streets, data.facilities
+categories, choices, result = data.categories, data.choices, data.result
 names_by_code = dict(zip(streets["code"], streets["name_en" if lang() == "en" else "name"],
                          strict=True))
-code = st.sidebar.selectbox(t("街道", "Street"), list(names_by_code),
-                            format_func=names_by_code.get, key="street")
-categories = categories_present(facilities, targets)
-choices = map_controls(targets, categories)
-result = or_stop(lambda: load_coverage(choices.resolution))
+code = street_picker.selectbox(t("街道", "Street"), list(names_by_code),
+                               format_func=names_by_code.get, key="street")
 names = category_names(targets, categories)
 street = streets[streets["code"] == code]
 

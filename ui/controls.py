@@ -6,16 +6,20 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import geopandas as gpd
 import streamlit as st
 
 from geo.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
+from geo.coverage import CoverageResult, categories_present
 from geo.targets import Targets
 from layers.basemaps import BASEMAPS, MissingKeyError, tianditu_key
 from layers.explorer import MapView
-from ui.data import load_map_html
+from ui.data import load_coverage, load_inputs, load_map_html
 from ui.i18n import lang, t
+from ui.widgets import or_stop
 
-__all__ = ["Choices", "category_names", "map_controls", "map_view", "show_map"]
+__all__ = ["Choices", "PageInputs", "category_names", "map_controls", "map_view", "page_inputs",
+           "show_map"]
 
 #: Session-state keys of the shared controls.
 KEYS = {"category": "category", "resolution": "resolution", "mode": "mode",
@@ -31,6 +35,29 @@ class Choices:
     resolution: int
     mode: str
     basemap: str
+
+
+@dataclass(frozen=True)
+class PageInputs:
+    """What a map page works on: the loaded data, the user's choices and the coverage."""
+
+    targets: Targets
+    streets: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    categories: tuple[str, ...]
+    choices: Choices
+    result: CoverageResult
+
+
+def page_inputs() -> PageInputs:
+    """Load the data, draw the map controls in the sidebar and compute the coverage; on bad
+    input the page shows the message and stops."""
+    targets, streets, facilities = or_stop(load_inputs)
+    categories = categories_present(facilities, targets)
+    choices = map_controls(targets, categories)
+    result = or_stop(lambda: load_coverage(choices.resolution))
+    return PageInputs(targets=targets, streets=streets, facilities=facilities,
+                      categories=categories, choices=choices, result=result)
 
 
 def category_names(targets: Targets, categories: Sequence[str]) -> dict[str, str]:
