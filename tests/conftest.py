@@ -69,3 +69,17 @@ def facility_frame(rows: list[dict]) -> pd.DataFrame:
         lon, lat = metric_to_lonlat(row.pop("dx"), row.pop("dy"))
         records.append({"lon": f"{float(lon):.9f}", "lat": f"{float(lat):.9f}", **row})
     return pd.DataFrame(records).astype(str)
+
+
+@pytest.fixture
+def market_and_parking(targets):
+    """A market in the west square's centre (80 stalls) and a car park in the east one's
+    (100 spaces), normalised, EPSG:4326."""
+    from geo.schema import normalize_facilities
+
+    return normalize_facilities(facility_frame([
+        {"id": "m1", "name": "西菜场", "category": "market", "capacity": "80", "dx": 500,
+         "dy": 500},
+        {"id": "p1", "name": "停车", "category": "parking", "capacity": "100", "dx": 1500,
+         "dy": 500},
+    ]), known_categories=targets.keys())

@@ -16,22 +16,15 @@ from geo.scenario import (
     scenario_from_geojson,
     scenario_to_geojson,
 )
-from geo.schema import normalize_facilities
-from tests.conftest import facility_frame, metric_to_lonlat
+from tests.conftest import metric_to_lonlat
 
 A, B = "310105900001", "310105900002"
 
 
 @pytest.fixture
-def baseline(two_streets, targets):
-    facilities = normalize_facilities(facility_frame([
-        {"id": "m1", "name": "西菜场", "category": "market", "capacity": "80", "dx": 500,
-         "dy": 500},
-        {"id": "p1", "name": "停车", "category": "parking", "capacity": "100", "dx": 1500,
-         "dy": 500},
-    ]), known_categories=targets.keys())
-    result = compute_coverage(two_streets, facilities, targets, resolution=10)
-    return facilities, result
+def baseline(two_streets, targets, market_and_parking):
+    result = compute_coverage(two_streets, market_and_parking, targets, resolution=10)
+    return market_and_parking, result
 
 
 def _at(dx: float, dy: float) -> dict:

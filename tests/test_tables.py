@@ -4,20 +4,12 @@ import pandas as pd
 import pytest
 
 from geo.coverage import compute_coverage
-from geo.schema import normalize_facilities
 from geo.tables import district_table, facility_counts, street_table, streets_table, targets_table
-from tests.conftest import facility_frame
 
 
 @pytest.fixture
-def result(two_streets, targets):
-    facilities = normalize_facilities(facility_frame([
-        {"id": "m1", "name": "西菜场", "category": "market", "capacity": "80", "dx": 500,
-         "dy": 500},
-        {"id": "p1", "name": "停车", "category": "parking", "capacity": "100", "dx": 1500,
-         "dy": 500},
-    ]), known_categories=targets.keys())
-    return compute_coverage(two_streets, facilities, targets, resolution=10)
+def result(two_streets, targets, market_and_parking):
+    return compute_coverage(two_streets, market_and_parking, targets, resolution=10)
 
 
 def test_street_table_lowest_coverage_first(result):
