@@ -1,9 +1,9 @@
 """Address geocoding for the data importer: AMap, Tianditu or Nominatim, cached and rate limited.
 
 Every coordinate this module returns is WGS-84 longitude/latitude in degrees (EPSG:4326, the
-project's :data:`geo.config.STORAGE_CRS`): AMap's GCJ-02 replies are converted with
-:func:`geo.coords.gcj02_to_wgs84`, Tianditu's CGCS2000 is taken as WGS-84 (they differ by
-centimetres), and OpenStreetMap's Nominatim is WGS-84 already.
+project's :data:`geo.config.STORAGE_CRS`). The services themselves live in
+:mod:`geo.geocode_providers` (re-exported here); this module chooses one by name
+(:func:`provider_from_name`), keeps its answers (:class:`GeocodeCache`) and paces the asking.
 
 A :class:`Geocoder` wraps one :class:`Provider`: it answers from a :class:`GeocodeCache` when it
 can, spaces requests at least ``min_interval_s`` apart, retries errors with exponential backoff and
@@ -13,28 +13,31 @@ from the environment or Streamlit secrets (:func:`provider_from_name`), never fr
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import sqlite3
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-
-from geopy.adapters import AdapterHTTPError, URLLibAdapter
-from geopy.exc import GeocoderRateLimited, GeocoderTimedOut, GeopyError
-from geopy.geocoders import Nominatim
+from typing import Any
 
 from geo._errors import InputError
 from geo.config import STATE_DIR
-from geo.coords import gcj02_to_wgs84
+from geo.geocode_providers import (
+    AMAP_RATE_LIMIT_CODES,
+    KEY_VARIABLES,
+    PROVIDER_NAMES,
+    PROVIDERS,
+    USER_AGENT,
+    AMapProvider,
+    NominatimProvider,
+    Provider,
+    ProviderError,
+    RateLimited,
+    TiandituProvider,
+)
 from geo.store import prepare_folder, sqlite_connection
 
 __all__ = [
@@ -57,19 +60,10 @@ __all__ = [
     "provider_from_name",
 ]
 
-#: The default cache file, next to the scenario store.
+#: The default cache file, next to the scenario store (``CHANGNING_STATE_DIR`` moves both).
 GEOCODE_CACHE = STATE_DIR / "geocode_cache.sqlite"
 #: What a :class:`GeocodeResult` may say happened.
 STATUSES = ("ok", "not_found", "error")
-#: Sent as the ``User-Agent`` of every request.
-USER_AGENT = "changning-coverage-map"
-#: AMap ``infocode`` values that mean "too many requests" (per second, per day, per user).
-AMAP_RATE_LIMIT_CODES = frozenset(
-    {"10003", "10004", "10014", "10019", "10020", "10021", "10029", "10044", "10045"})
-_AMAP_LIMIT_MARKERS = ("EXCEEDED_THE_LIMIT", "OVER_LIMIT", "TOO_FREQUENT")
-_TIANDITU_EMPTY_MARKERS = ("无结果", "结果为空", "没有", "未找到", "no result", "not found")
-_TIANDITU_LIMIT_MARKERS = ("超限", "超过", "频繁", "limit")
-_SNIPPET = 200
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS geocode_cache (
@@ -85,7 +79,7 @@ CREATE TABLE IF NOT EXISTS geocode_cache (
 """
 
 
-# -- results and errors --------------------------------------------------------------------------
+# -- results --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -119,298 +113,12 @@ class GeocodeResult:
     cached: bool = False
 
 
-class ProviderError(RuntimeError):
-    """A geocoding service gave no usable answer; ``reason`` says why (e.g. ``"timeout"``)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class RateLimited(ProviderError):
-    """The service refused because of too many requests.
-
-    ``retry_after`` is the wait in seconds the service asked for, when it said.
-    """
-
-    def __init__(self, reason: str = "rate limited", *, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-
-
 def normalise_address(address: str) -> str:
     """``address`` stripped, every run of whitespace (full-width spaces too) made one space."""
     return " ".join(str(address).split())
 
 
-# -- providers -----------------------------------------------------------------------------------
-
-
-@runtime_checkable
-class Provider(Protocol):
-    """A geocoding service: one address in, WGS-84 ``(lon, lat)`` degrees or ``None`` out.
-
-    ``lookup`` returns ``None`` when the service knows no such address, and raises
-    :class:`RateLimited` for a too-many-requests reply or :class:`ProviderError` for any other
-    failure (HTTP error, timeout, unreadable reply, bad key).
-    """
-
-    name: str
-
-    def lookup(self, address: str) -> tuple[float, float] | None:
-        """WGS-84 ``(lon, lat)`` of ``address`` in degrees, or ``None`` when not found."""
-        ...
-
-
-def _retry_after(headers: Any) -> float | None:
-    """The seconds in a ``Retry-After`` header, when it holds a number."""
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    """Whether ``exc`` (or the reason a :class:`urllib.error.URLError` wraps) is a timeout."""
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    return isinstance(reason, TimeoutError) or "timed out" in str(reason)
-
-
-def _http_error(exc: urllib.error.HTTPError) -> ProviderError:
-    """The :class:`ProviderError` for an HTTP error reply; 429 is :class:`RateLimited`."""
-    if exc.code == 429:
-        return RateLimited("rate limited (HTTP 429)", retry_after=_retry_after(exc.headers))
-    return ProviderError(f"HTTP {exc.code}")
-
-
-def _get_json(url: str, *, timeout: float) -> Any:
-    """GET ``url`` and parse its JSON body; every failure is a :class:`ProviderError`.
-
-    The reasons never contain the URL, so a key in its query never reaches a log.
-    """
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:
-            body = reply.read()
-    except urllib.error.HTTPError as exc:
-        exc.close()  # the reply's socket
-        raise _http_error(exc) from exc
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        if _is_timeout(exc):
-            raise ProviderError("timeout") from exc
-        detail = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        raise ProviderError(f"connection failed: {detail}") from exc
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise ProviderError(f"unreadable reply: {body[:_SNIPPET]!r}") from exc
-
-
-def _snippet(reply: Any) -> str:
-    """The start of ``reply`` as text, for an error reason."""
-    return json.dumps(reply, ensure_ascii=False)[:_SNIPPET]
-
-
-class AMapProvider:
-    """AMap (高德) web-service geocoding; replies are GCJ-02 and are returned as WGS-84 degrees.
-
-    Parameters
-    ----------
-    key
-        The AMap web-service key (``AMAP_KEY``).
-    base_url
-        The service root, without a trailing slash.
-    timeout
-        Seconds to wait for a reply.
-    city
-        Limits the search to this city (name, citycode or adcode); ``""`` searches nationwide.
-    """
-
-    name: str = "amap"
-
-    def __init__(self, key: str, *, base_url: str = "https://restapi.amap.com",
-                 timeout: float = 10.0, city: str = "上海") -> None:
-        self.key = key
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.city = city
-
-    def __repr__(self) -> str:
-        return f"AMapProvider(base_url={self.base_url!r}, city={self.city!r})"
-
-    def _url(self, address: str) -> str:
-        """The geocoding request for ``address``."""
-        query = {"address": address, "key": self.key, "output": "JSON"}
-        if self.city:
-            query["city"] = self.city
-        return f"{self.base_url}/v3/geocode/geo?{urllib.parse.urlencode(query)}"
-
-    def lookup(self, address: str) -> tuple[float, float] | None:
-        """WGS-84 ``(lon, lat)`` of ``address`` in degrees, or ``None`` when AMap has no match."""
-        reply = _get_json(self._url(address), timeout=self.timeout)
-        if not isinstance(reply, dict):
-            raise ProviderError(f"unexpected reply: {_snippet(reply)}")
-        if str(reply.get("status")) != "1":
-            raise _amap_error(reply)
-        geocodes = reply.get("geocodes") or []
-        if str(reply.get("count", "")) == "0" or not geocodes:
-            return None
-        gcj_lon, gcj_lat = _amap_location(geocodes[0])
-        lon, lat = gcj02_to_wgs84(gcj_lon, gcj_lat)
-        return float(lon), float(lat)
-
-
-def _amap_error(reply: dict) -> ProviderError:
-    """The error for an AMap reply with status "0": :class:`RateLimited` for quota codes."""
-    info = str(reply.get("info", "")) or "unknown error"
-    code = str(reply.get("infocode", ""))
-    reason = f"AMap {info} (infocode {code})" if code else f"AMap {info}"
-    if code in AMAP_RATE_LIMIT_CODES or any(mark in info for mark in _AMAP_LIMIT_MARKERS):
-        return RateLimited(f"rate limited: {reason}")
-    return ProviderError(reason)
-
-
-def _amap_location(geocode: Any) -> tuple[float, float]:
-    """The GCJ-02 ``(lon, lat)`` of one AMap geocode entry (``"lon,lat"``)."""
-    try:
-        lon_text, lat_text = str(geocode["location"]).split(",")
-        return float(lon_text), float(lat_text)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProviderError(f"unexpected reply: {_snippet(geocode)}") from exc
-
-
-class TiandituProvider:
-    """Tianditu (天地图) geocoding; CGCS2000 coordinates, returned as WGS-84 degrees unchanged.
-
-    Parameters
-    ----------
-    key
-        The Tianditu server key (``TIANDITU_KEY``).
-    base_url
-        The service root, without a trailing slash.
-    timeout
-        Seconds to wait for a reply.
-    """
-
-    name: str = "tianditu"
-
-    def __init__(self, key: str, *, base_url: str = "https://api.tianditu.gov.cn",
-                 timeout: float = 10.0) -> None:
-        self.key = key
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-
-    def __repr__(self) -> str:
-        return f"TiandituProvider(base_url={self.base_url!r})"
-
-    def _url(self, address: str) -> str:
-        """The geocoding request for ``address``: ``ds`` is URL-encoded JSON."""
-        ds = json.dumps({"keyWord": address}, ensure_ascii=False)
-        return f"{self.base_url}/geocoder?{urllib.parse.urlencode({'ds': ds, 'tk': self.key})}"
-
-    def lookup(self, address: str) -> tuple[float, float] | None:
-        """WGS-84 ``(lon, lat)`` of ``address`` in degrees, or ``None`` when Tianditu has none."""
-        reply = _get_json(self._url(address), timeout=self.timeout)
-        if not isinstance(reply, dict):
-            raise ProviderError(f"unexpected reply: {_snippet(reply)}")
-        if str(reply.get("status")) != "0":
-            return _tianditu_refusal(reply)
-        location = reply.get("location")
-        if not location:
-            return None
-        try:
-            return float(location["lon"]), float(location["lat"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProviderError(f"unexpected reply: {_snippet(reply)}") from exc
-
-
-def _tianditu_refusal(reply: dict) -> None:
-    """``None`` when a non-zero Tianditu status means "no result"; otherwise raise."""
-    msg = str(reply.get("msg", ""))
-    lowered = msg.lower()
-    if any(mark in lowered for mark in _TIANDITU_EMPTY_MARKERS):
-        return None
-    reason = f"Tianditu status {reply.get('status')}: {msg or 'no message'}"
-    if any(mark in lowered for mark in _TIANDITU_LIMIT_MARKERS):
-        raise RateLimited(f"rate limited: {reason}")
-    raise ProviderError(reason)
-
-
-class NominatimProvider:
-    """OpenStreetMap Nominatim through :class:`geopy.geocoders.Nominatim`; WGS-84 degrees.
-
-    Parameters
-    ----------
-    domain
-        The server, optionally with a port (``"127.0.0.1:8080"``).
-    scheme
-        ``"https"`` or ``"http"``.
-    user_agent
-        Identifies the app, as Nominatim's usage policy requires.
-    timeout
-        Seconds to wait for a reply.
-
-    Notes
-    -----
-    Requests go through geopy's ``URLLibAdapter`` (the standard library), which makes exactly
-    one request a lookup: retrying is the :class:`Geocoder`'s job.
-    """
-
-    name: str = "nominatim"
-
-    def __init__(self, *, domain: str = "nominatim.openstreetmap.org", scheme: str = "https",
-                 user_agent: str = USER_AGENT, timeout: float = 10.0) -> None:
-        self.domain = domain
-        self._geocoder = Nominatim(domain=domain, scheme=scheme, user_agent=user_agent,
-                                   timeout=timeout, adapter_factory=URLLibAdapter)
-
-    def __repr__(self) -> str:
-        return f"NominatimProvider(domain={self.domain!r})"
-
-    def lookup(self, address: str) -> tuple[float, float] | None:
-        """WGS-84 ``(lon, lat)`` of ``address`` in degrees, or ``None`` when OSM has no match."""
-        try:
-            location = self._geocoder.geocode(address, exactly_one=True)
-        except GeopyError as exc:
-            raise _geopy_error(exc) from exc
-        if location is None:
-            return None
-        return float(location.longitude), float(location.latitude)
-
-
-def _close_http_errors(exc: BaseException | None) -> None:
-    """Close the urllib HTTP error replies geopy leaves open in ``exc``'s chain."""
-    while exc is not None:
-        if isinstance(exc, urllib.error.HTTPError):
-            exc.close()
-        exc = exc.__cause__ or exc.__context__
-
-
-def _geopy_error(exc: Exception) -> ProviderError:
-    """The :class:`ProviderError` for a geopy exception; HTTP replies are named by status."""
-    _close_http_errors(exc)
-    cause = exc.__cause__
-    if isinstance(exc, GeocoderRateLimited):
-        return RateLimited("rate limited (HTTP 429)", retry_after=exc.retry_after)
-    if isinstance(cause, AdapterHTTPError):
-        return ProviderError(f"HTTP {cause.status_code}")
-    if isinstance(exc, GeocoderTimedOut):
-        return ProviderError("timeout")
-    return ProviderError(f"{type(exc).__name__}: {exc}")
-
-
 # -- choosing a provider -------------------------------------------------------------------------
-
-#: Provider names :func:`provider_from_name` accepts, with their classes.
-_PROVIDERS: dict[str, type] = {
-    "amap": AMapProvider,
-    "tianditu": TiandituProvider,
-    "nominatim": NominatimProvider,
-}
-PROVIDER_NAMES = tuple(_PROVIDERS)
-#: The environment variable (or Streamlit secret) holding each provider's key.
-KEY_VARIABLES = {"amap": "AMAP_KEY", "tianditu": "TIANDITU_KEY"}
 
 
 def _secret(secrets: Mapping[str, str] | None, variable: str) -> str:
@@ -461,14 +169,14 @@ def provider_from_name(name: str, *, env: Mapping[str, str] | None = None,
         the variable).
     """
     clean = str(name).strip().lower()
-    if clean not in _PROVIDERS:
+    if clean not in PROVIDERS:
         raise InputError(f"unknown geocoding provider {name!r}; expected one of "
                          f"{', '.join(PROVIDER_NAMES)}")
     variable = KEY_VARIABLES.get(clean)
     if variable is None:
-        return _PROVIDERS[clean](**options)
+        return PROVIDERS[clean](**options)
     key = _key(variable, os.environ if env is None else env, secrets)
-    return _PROVIDERS[clean](key, **options)
+    return PROVIDERS[clean](key, **options)
 
 
 # -- the cache -----------------------------------------------------------------------------------

@@ -5,11 +5,13 @@ background thread; use it as a context manager (or through the :func:`geocode_st
 answers ``/v3/geocode/geo`` like AMap, ``/geocoder`` like Tianditu and ``/search`` like Nominatim,
 scripted by address:
 
-- an address in :data:`KNOWN_WGS84` is found: AMap replies with its GCJ-02 coordinates (so the
-  client must convert back), Tianditu and Nominatim with its WGS-84 coordinates;
+- an address in :data:`KNOWN_WGS84` (or added to :attr:`StubServer.known`) is found: AMap replies
+  with its GCJ-02 coordinates (so the client must convert back), Tianditu (rounded to 6 decimals,
+  as text) and Nominatim with its WGS-84 coordinates;
 - :data:`HTTP_500` always gets HTTP 500;
 - :data:`RATE_LIMITED` gets a rate-limit reply: AMap status "0" with infocode 10020, HTTP 429
   for Tianditu and Nominatim; :data:`RATE_LIMITED_RETRY_AFTER` adds ``Retry-After: 3``;
+- :data:`SERVICE_ERROR` gets Tianditu's error reply (status "404"); the others do not know it;
 - :data:`SLOW` is found, but only after :attr:`StubServer.slow_s` seconds;
 - :data:`FLAKY` gets HTTP 500 for its first :attr:`StubServer.flaky_failures` requests (counted
   per path), then is found;
@@ -42,6 +44,7 @@ __all__ = [
     "PATHS",
     "RATE_LIMITED",
     "RATE_LIMITED_RETRY_AFTER",
+    "SERVICE_ERROR",
     "SLOW",
     "STUB_KEY",
     "TIANDITU_PATH",
@@ -67,6 +70,7 @@ KNOWN_WGS84 = {
 HTTP_500 = "服务器出错路500号"
 RATE_LIMITED = "限流路429号"
 RATE_LIMITED_RETRY_AFTER = "限流路3秒号"
+SERVICE_ERROR = "出错路404号"
 SLOW = "很慢路1号"
 FLAKY = "时好时坏路2号"
 #: Where the scripted addresses that end up found (slow, flaky) are, WGS-84 degrees.
@@ -133,6 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._bad_key(path)
         elif address == HTTP_500 or failing:
             self._send(500, "Internal Server Error")
+        elif address == SERVICE_ERROR and path == TIANDITU_PATH:
+            self._send(200, {"msg": "服务异常", "searchVersion": "4.8.0", "status": "404"})
         elif address in (RATE_LIMITED, RATE_LIMITED_RETRY_AFTER):
             self._rate_limited(path, retry_after=address == RATE_LIMITED_RETRY_AFTER)
         else:
@@ -179,12 +185,12 @@ def _amap_reply(address: str, wgs84: tuple[float, float] | None) -> dict:
 
 
 def _tianditu_reply(address: str, wgs84: tuple[float, float] | None) -> dict:
-    """Tianditu's JSON: status "0" with a location, or status "101" "结果为空"."""
+    """Tianditu's JSON as its geocoding guide shows it: status "0" with a location whose lon and
+    lat are numeric strings, or status "101" "结果为空" (see ``TiandituProvider``'s notes)."""
     if wgs84 is None:
-        return {"msg": "结果为空", "searchVersion": "6.4.9V", "status": "101"}
-    location = {"score": 100, "level": "门址", "lon": wgs84[0], "lat": wgs84[1],
-                "keyWord": address}
-    return {"msg": "ok", "location": location, "searchVersion": "6.4.9V", "status": "0"}
+        return {"msg": "结果为空", "searchVersion": "4.8.0", "status": "101"}
+    location = {"lon": f"{wgs84[0]:.6f}", "level": "地名地址", "lat": f"{wgs84[1]:.6f}"}
+    return {"location": location, "status": "0", "msg": "ok", "searchVersion": "4.8.0"}
 
 
 def _nominatim_reply(address: str, wgs84: tuple[float, float] | None) -> list:

@@ -36,6 +36,7 @@ from tests.geocode_stub import (
     RATE_LIMITED,
     RATE_LIMITED_RETRY_AFTER,
     SCRIPTED_WGS84,
+    SERVICE_ERROR,
     SLOW,
     STUB_KEY,
     StubServer,
@@ -145,6 +146,19 @@ def test_tianditu_and_nominatim_queries(stub):
     assert tianditu.query["tk"] == STUB_KEY
     assert nominatim.path == NOMINATIM_PATH
     assert nominatim.query["q"] == ADDRESS and nominatim.query["format"] == "json"
+
+
+def test_tianditu_documented_reply_format(stub):
+    """Status "0" with lon/lat as numeric strings is found; "101" is no match; "404" an error."""
+    provider = make_provider("tianditu", stub)
+    assert provider.lookup(ADDRESS) == (121.421, 31.2203)
+    assert provider.lookup(UNKNOWN) is None
+    with pytest.raises(ProviderError, match=r"^Tianditu status 404: 服务异常$") as caught:
+        provider.lookup(SERVICE_ERROR)
+    assert not isinstance(caught.value, RateLimited)
+    result = make_geocoder(provider, FakeTime(), retries=2).geocode(SERVICE_ERROR)
+    assert (result.status, result.reason) == ("error",
+                                              "Tianditu status 404: 服务异常 after 2 tries")
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
