@@ -8,6 +8,7 @@ from pathlib import Path
 __all__ = [
     "BOUNDARIES_DIR",
     "CATEGORIES",
+    "DATASET_FILE",
     "DATA_DIR",
     "DEFAULT_RESOLUTION",
     "DEMO_BOUNDARIES",
@@ -36,6 +37,8 @@ TARGETS_FILE = DATA_DIR / "targets.toml"
 #: Where the app keeps what users save (the scenario store); ``CHANGNING_STATE_DIR`` moves it.
 STATE_DIR = Path(os.environ.get("CHANGNING_STATE_DIR", ROOT / "var"))
 SCENARIO_DB = STATE_DIR / "scenarios.sqlite"
+#: The imported dataset the app shows instead of the demo (see geo.dataset_io).
+DATASET_FILE = STATE_DIR / "dataset.gpkg"
 
 DEMO_BOUNDARIES = BOUNDARIES_DIR / "changning_streets_demo.geojson"
 #: One demo file a category, in the order the app lists them.

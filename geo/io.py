@@ -24,6 +24,7 @@ from geo.targets import Targets, targets_from_mapping
 
 __all__ = [
     "BOUNDARY_FIELD_ALIASES",
+    "boundary_field_defaults",
     "read_boundaries",
     "read_demo",
     "read_facilities",
@@ -31,6 +32,7 @@ __all__ = [
     "read_scenario",
     "read_table",
     "read_targets",
+    "read_vector_file",
     "write_import",
 ]
 
@@ -58,6 +60,22 @@ def _read_vector(path: Path, *, what: str) -> gpd.GeoDataFrame:
     except Exception as exc:  # pyogrio raises several types for unreadable files
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{what} {path}: cannot be read as a vector file ({first_line})") from exc
+
+
+def read_vector_file(path: str | Path, *, what: str) -> gpd.GeoDataFrame:
+    """A vector file (GeoJSON, GeoPackage, Shapefile or zipped Shapefile) as it is stored.
+
+    Raises
+    ------
+    InputError
+        Naming the file (``what`` says which input it is) when it is missing or unreadable.
+    """
+    return _read_vector(_existing(path, what=what), what=what)
+
+
+def boundary_field_defaults(columns: Sequence[str]) -> dict[str, str | None]:
+    """Data-model boundary field → the column that seems to hold it (None when none does)."""
+    return {role: _pick_field(columns, role, None) for role in BOUNDARY_FIELD_ALIASES}
 
 
 def _pick_field(columns: Sequence[str], role: str, given: str | None) -> str | None:
