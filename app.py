@@ -68,6 +68,7 @@ def main() -> None:
         st.Page("pages/scenarios.py", title=t("情景模拟", "Scenarios"), url_path="scenarios"),
         st.Page("pages/targets_and_data.py", title=t("目标与数据", "Targets and data"),
                 url_path="targets_and_data"),
+        st.Page("pages/data.py", title=t("数据导入", "Data import"), url_path="data"),
     ]
     st.navigation(pages).run()
 

@@ -31,5 +31,6 @@ if len(below):
 else:
     st.success(t("所有街道均达到目标。", "Every street meets the target."))
 
-export_panel(ReportInputs(result=result, facilities=facilities, targets=targets), code=None,
+export_panel(ReportInputs(result=result, facilities=facilities, targets=targets,
+                          demo=data.demo), code=None,
              category=choices.category, mode=choices.mode, key="explorer_export")

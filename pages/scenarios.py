@@ -137,5 +137,5 @@ sc.storage_panel(scenario, resolution=choices.resolution)
 sc.compare_saved_panel(baseline, resolution=choices.resolution, category=choices.category)
 sc.suggest_panel(result, streets=streets, category=choices.category)
 export_panel(ReportInputs(result=result, facilities=after, targets=after_targets,
-                          baseline=baseline, scenario=scenario.name),
+                          baseline=baseline, scenario=scenario.name, demo=data.demo),
              code=None, category=choices.category, mode=choices.mode, key="scenario_export")

@@ -18,8 +18,9 @@ street_picker = st.sidebar.container()  # above the map controls in the sidebar
 data = page_inputs()
 targets, streets, facilities = data.targets, data.streets, data.facilities
 categories, choices, result = data.categories, data.choices, data.result
-names_by_code = dict(zip(streets["code"], streets["name_en" if lang() == "en" else "name"],
-                         strict=True))
+labels = streets["name_en"].where(streets["name_en"] != "", streets["name"]) if lang() == "en" \
+    else streets["name"]  # imported boundaries may have no English names
+names_by_code = dict(zip(streets["code"], labels, strict=True))
 code = street_picker.selectbox(t("街道", "Street"), list(names_by_code),
                                format_func=names_by_code.get, key="street")
 names = category_names(targets, categories)
@@ -46,5 +47,6 @@ st.subheader(t("街道内设施", "Facilities in the street"))
 inside = street_facilities(streets, facilities, code)
 show_table(inside.assign(category=inside["category"].map(lambda c: names.get(c, c))))
 
-export_panel(ReportInputs(result=result, facilities=facilities, targets=targets), code=code,
+export_panel(ReportInputs(result=result, facilities=facilities, targets=targets,
+                          demo=data.demo), code=code,
              category=choices.category, mode=choices.mode, key="street_export")

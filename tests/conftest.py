@@ -83,3 +83,14 @@ def market_and_parking(targets):
         {"id": "p1", "name": "停车", "category": "parking", "capacity": "100", "dx": 1500,
          "dy": 500},
     ]), known_categories=targets.keys())
+
+
+@pytest.fixture(autouse=True)
+def _no_stored_dataset(tmp_path_factory, monkeypatch):
+    """Pages under test show the embedded demo unless a test stores a dataset itself: the
+    stored-dataset file points into an empty temporary folder (never the developer's var/)."""
+    import ui.data
+
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setattr(ui.data, "DATASET_FILE", folder / "dataset.gpkg")
+    return folder / "dataset.gpkg"

@@ -14,7 +14,7 @@ from geo.coverage import CoverageResult, categories_present
 from geo.targets import Targets
 from layers.basemaps import BASEMAPS, MissingKeyError, tianditu_key
 from layers.explorer import MapView
-from ui.data import load_coverage, load_inputs, load_map_html
+from ui.data import load_coverage, load_dataset, load_inputs, load_map_html
 from ui.i18n import lang, t
 from ui.widgets import or_stop
 
@@ -47,6 +47,7 @@ class PageInputs:
     categories: tuple[str, ...]
     choices: Choices
     result: CoverageResult
+    demo: bool
 
 
 def page_inputs() -> PageInputs:
@@ -57,7 +58,8 @@ def page_inputs() -> PageInputs:
     choices = map_controls(targets, categories)
     result = or_stop(lambda: load_coverage(choices.resolution))
     return PageInputs(targets=targets, streets=streets, facilities=facilities,
-                      categories=categories, choices=choices, result=result)
+                      categories=categories, choices=choices, result=result,
+                      demo=load_dataset().is_demo)
 
 
 def category_names(targets: Targets, categories: Sequence[str]) -> dict[str, str]:

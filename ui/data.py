@@ -1,20 +1,30 @@
-"""Cached loaders: plain ``geo/`` functions wrapped at the UI edge with hashable arguments."""
+"""Cached loaders: plain ``geo/`` functions wrapped at the UI edge with hashable arguments.
+
+Everything is keyed by the stored dataset's version (:func:`geo.dataset_io.dataset_version`),
+so an import shows on every page and in every session at once, with no stale cache.
+"""
 
 from __future__ import annotations
 
 import geopandas as gpd
 import streamlit as st
 
+from geo.config import DATASET_FILE
 from geo.coverage import CoverageResult, category_cells, compute_coverage
-from geo.io import read_demo, read_targets
+from geo.dataset import Dataset
+from geo.dataset_io import dataset_version, read_dataset
+from geo.io import read_targets
 from geo.targets import Targets
 from layers.explorer import MapView, explorer_map
 from layers.offline import standalone_html
 
 __all__ = [
     "DEMO_NOTICE",
+    "current_version",
+    "dataset_file",
     "load_category_cells",
     "load_coverage",
+    "load_dataset",
     "load_inputs",
     "load_map_html",
 ]
@@ -23,34 +33,75 @@ DEMO_NOTICE = ("演示数据：街道边界、人口与设施均为本项目生�
                " Demo data: boundaries, populations and facilities are approximate, generated "
                "by this project — not official data.")
 
+#: The stored dataset's file and its version (see :func:`current_version`).
+Version = tuple[str, int, int]
+
+
+def dataset_file():
+    """Where the imported dataset is stored (``CHANGNING_STATE_DIR``/dataset.gpkg)."""
+    return DATASET_FILE
+
+
+def current_version() -> Version:
+    """The stored dataset's path and version ((0, 0) for the demo): the key of every cache."""
+    path = dataset_file()
+    return (str(path), *dataset_version(path))
+
 
 @st.cache_data(show_spinner=False)
+def _targets() -> Targets:
+    return read_targets()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _dataset(version: Version) -> Dataset:
+    return read_dataset(_targets(), version[0])
+
+
+def load_dataset() -> Dataset:
+    """The dataset the app shows: the imported one, or the embedded demo."""
+    return _dataset(current_version())
+
+
 def load_inputs() -> tuple[Targets, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Targets, streets and facilities of the embedded demo data."""
-    targets = read_targets()
-    streets, facilities = read_demo(targets)
-    return targets, streets, facilities
+    """Targets, streets and facilities of the dataset the app shows."""
+    dataset = load_dataset()
+    return _targets(), dataset.streets, dataset.facilities
 
 
-@st.cache_data(show_spinner="Computing coverage 正在计算覆盖…")
+@st.cache_data(show_spinner="Computing coverage 正在计算覆盖…", max_entries=16)
+def _coverage(resolution: int, version: Version) -> CoverageResult:
+    dataset = _dataset(version)
+    return compute_coverage(dataset.streets, dataset.facilities, _targets(),
+                            resolution=resolution)
+
+
 def load_coverage(resolution: int) -> CoverageResult:
-    """Coverage of the demo data at an H3 resolution."""
-    targets, streets, facilities = load_inputs()
-    return compute_coverage(streets, facilities, targets, resolution=resolution)
+    """Coverage of the shown dataset at an H3 resolution."""
+    return _coverage(resolution, current_version())
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=32)
+def _category_cells(resolution: int, category: str, version: Version) -> gpd.GeoDataFrame:
+    return category_cells(_coverage(resolution, version), category)
+
+
 def load_category_cells(resolution: int, category: str) -> gpd.GeoDataFrame:
     """The cells of one category with their hexagons, for the map."""
-    return category_cells(load_coverage(resolution), category)
+    return _category_cells(resolution, category, current_version())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _map_html(view: MapView, resolution: int, version: Version) -> str:
+    dataset = _dataset(version)
+    cells = _category_cells(resolution, view.category, version)
+    return standalone_html(explorer_map(view, streets=dataset.streets,
+                                        facilities=dataset.facilities, cells=cells))
+
+
 def load_map_html(view: MapView, resolution: int) -> str:
     """The offline HTML document of the coverage map for ``view`` at an H3 resolution.
 
     The rendered text is cached, not the folium map: rebuilding the same view is skipped.
     """
-    _, streets, facilities = load_inputs()
-    cells = load_category_cells(resolution, view.category)
-    return standalone_html(explorer_map(view, streets=streets, facilities=facilities, cells=cells))
+    return _map_html(view, resolution, current_version())

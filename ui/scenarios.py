@@ -33,7 +33,7 @@ from geo.targets import Targets
 from layers.basemaps import BASEMAPS
 from layers.explorer import MapView, explorer_map
 from layers.offline import with_local_assets
-from ui.data import load_coverage, load_inputs
+from ui.data import Version, current_version, load_coverage, load_inputs
 from ui.i18n import t
 from ui.widgets import show_table
 
@@ -65,18 +65,23 @@ def set_current(scenario: Scenario, *, stored_id: int | None = None) -> None:
     st.session_state[KEYS["stored_id"]] = stored_id
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def evaluated(scenario: Scenario, resolution: int) -> tuple[CoverageResult, gpd.GeoDataFrame,
                                                             Targets]:
     """The scenario's coverage, facilities and targets; only edited categories recomputed."""
+    return _evaluated(scenario, resolution, current_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _evaluated(scenario: Scenario, resolution: int, version: Version
+               ) -> tuple[CoverageResult, gpd.GeoDataFrame, Targets]:
     targets, _, facilities = load_inputs()
     return evaluate(scenario, baseline=load_coverage(resolution), facilities=facilities,
-                    targets=targets, area=_placement_area())
+                    targets=targets, area=_placement_area(version))
 
 
-@st.cache_data(show_spinner=False)
-def _placement_area() -> shapely.Geometry:
-    """Where the demo's scenarios may place facilities (computed once)."""
+@st.cache_data(show_spinner=False, max_entries=4)
+def _placement_area(version: Version) -> shapely.Geometry:
+    """Where scenarios may place facilities in the shown dataset (computed once a version)."""
     targets, streets, _ = load_inputs()
     return placement_area(streets, targets)
 

@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from geo._errors import InputError
-from ui.data import DEMO_NOTICE
-from ui.i18n import NUMBER_FORMATS, column_label
+from ui.data import DEMO_NOTICE, load_dataset, load_inputs
+from ui.i18n import NUMBER_FORMATS, column_label, lang, t
 
 __all__ = ["or_stop", "page_header", "show_table"]
 
@@ -44,7 +44,33 @@ def page_header(title: str, caption: str = "") -> None:
     st.title(title)
     if caption:
         st.caption(caption)
-    st.warning(DEMO_NOTICE, icon="⚠️")
+    demo_notice()
+
+
+def _part_label(part: str) -> str:
+    if part == "boundaries":
+        return t("街道边界与人口", "street boundaries and population")
+    targets = load_inputs()[0]
+    return targets[part].label(lang()) if part in targets else part
+
+
+def demo_notice() -> None:
+    """The demo-data warning while any part of the shown dataset is the embedded demo; which
+    parts, once some have been replaced by imported data."""
+    try:
+        dataset = load_dataset()
+    except InputError:
+        return  # the page itself shows the message
+    parts = dataset.demo_parts
+    if not parts:
+        return
+    if dataset.all_demo:
+        st.warning(DEMO_NOTICE, icon="⚠️")
+        return
+    names = ("、" if lang() == "zh" else ", ").join(_part_label(p) for p in parts)
+    st.warning(t(f"以下部分仍为演示数据（示意，非官方）：{names}。",
+                 f"These parts are still demo data (approximate, not official): {names}."),
+               icon="⚠️")
 
 
 def or_stop(load: Callable[[], T]) -> T:
