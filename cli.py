@@ -9,7 +9,8 @@
     python cli.py report (--street CODE | --all) [--scenario FILE]
                          [--format pdf,png,html,xlsx,csv,geojson,gpkg] --out DIR
     python cli.py import --facilities FILE [--crs wgs84|gcj02|bd09|EPSG:n]
-                         [--category C | --category-field F] [--mapping name=COL,...] --out DIR
+                         [--category C | --category-field F] [--mapping name=COL,...]
+                         [--geocode amap|tianditu|nominatim] --out DIR
     python cli.py fetch-osm --out DIR
 
 Bad input exits with code 2 and one message naming the file, row or field.
@@ -19,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo._errors import InputError
 from geo.config import (
@@ -44,6 +47,9 @@ from geo.io import (
 from geo.scenario import apply_scenario, baseline_capacities, placement_area
 from geo.suggest import sites_to_dict, suggest_sites
 from geo.targets import parse_radius_overrides
+
+if TYPE_CHECKING:
+    from geo.geocode import Geocoder
 
 EXIT_BAD_INPUT = 2
 
@@ -136,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "in (default: the demo district)")
     imports.add_argument("--targets", metavar="PATH", default=str(TARGETS_FILE),
                          help="targets TOML file: its categories are the known ones")
+    imports.add_argument("--geocode", choices=["amap", "tianditu", "nominatim"],
+                         help="place rows that have an address but no coordinates with this "
+                              "service (key in AMAP_KEY / TIANDITU_KEY; answers cached in "
+                              "CHANGNING_STATE_DIR)")
     fetch = commands.add_parser(
         "fetch-osm", help="download Changning's boundaries and facility points from OSM",
         description="For users with internet: the 10 boundary relations and the OSM points of "
@@ -156,8 +166,34 @@ def run_fetch_osm(args: argparse.Namespace) -> list[str]:
     return [str(path) for path in written]
 
 
+def _import_geocoder(name: str | None) -> Geocoder | None:
+    """The geocoder ``--geocode`` names (None without it): key from the environment, answers
+    cached in the state folder, requests sent to ``$CHANGNING_GEOCODE_URL`` when set."""
+    if not name:
+        return None
+    from geo.geocode import (
+        GEOCODE_CACHE,
+        GEOCODE_URL_VARIABLE,
+        MIN_INTERVAL_S,
+        GeocodeCache,
+        Geocoder,
+        provider_from_name,
+        server_options,
+    )
+    from geo.store import StoreError
+
+    options = server_options(name, os.environ.get(GEOCODE_URL_VARIABLE))
+    provider = provider_from_name(name, **options)
+    try:
+        cache = GeocodeCache(GEOCODE_CACHE)
+    except StoreError as exc:
+        raise InputError(f"--geocode: {exc}") from exc
+    return Geocoder(provider, cache=cache, min_interval_s=MIN_INTERVAL_S[name])
+
+
 def run_import(args: argparse.Namespace) -> dict:
     """Check the facility list named by ``args``; write accepted and rejected rows."""
+    geocoder = _import_geocoder(args.geocode)
     targets = read_targets(args.targets)
     frame = read_table(args.facilities)
     mapping = parse_mapping(args.mapping, columns=list(frame.columns))
@@ -166,9 +202,14 @@ def run_import(args: argparse.Namespace) -> dict:
                                crs=parse_crs(args.crs), category=args.category,
                                category_field=args.category_field,
                                area=placement_area(streets, targets),
-                               source=f"import: {Path(args.facilities).name}")
+                               source=f"import: {Path(args.facilities).name}",
+                               geocoder=geocoder,
+                               progress=lambda done, total: _progress_bar(
+                                   done, total, f"geocoding ({args.geocode})"))
     out = _output_dir(args.out)
     write_import(report, out)
+    if geocoder is not None:
+        print(f"geocoded: {report.geocoded} row(s) placed by {args.geocode}", file=sys.stderr)
     for hint in report.hints:
         print(f"hint: {hint}", file=sys.stderr)
     return report.summary()

@@ -27,7 +27,9 @@ from geo._errors import InputError
 from geo.config import STATE_DIR
 from geo.geocode_providers import (
     AMAP_RATE_LIMIT_CODES,
+    GEOCODE_URL_VARIABLE,
     KEY_VARIABLES,
+    MIN_INTERVAL_S,
     PROVIDER_NAMES,
     PROVIDERS,
     USER_AGENT,
@@ -37,13 +39,16 @@ from geo.geocode_providers import (
     ProviderError,
     RateLimited,
     TiandituProvider,
+    server_options,
 )
 from geo.store import prepare_folder, sqlite_connection
 
 __all__ = [
     "AMAP_RATE_LIMIT_CODES",
     "GEOCODE_CACHE",
+    "GEOCODE_URL_VARIABLE",
     "KEY_VARIABLES",
+    "MIN_INTERVAL_S",
     "PROVIDER_NAMES",
     "STATUSES",
     "USER_AGENT",
@@ -58,6 +63,7 @@ __all__ = [
     "TiandituProvider",
     "normalise_address",
     "provider_from_name",
+    "server_options",
 ]
 
 #: The default cache file, next to the scenario store (``CHANGNING_STATE_DIR`` moves both).

@@ -22,11 +22,14 @@ from geopy.adapters import AdapterHTTPError, URLLibAdapter
 from geopy.exc import GeocoderRateLimited, GeocoderTimedOut, GeopyError
 from geopy.geocoders import Nominatim
 
+from geo._errors import InputError
 from geo.coords import gcj02_to_wgs84
 
 __all__ = [
     "AMAP_RATE_LIMIT_CODES",
+    "GEOCODE_URL_VARIABLE",
     "KEY_VARIABLES",
+    "MIN_INTERVAL_S",
     "PROVIDERS",
     "PROVIDER_NAMES",
     "TIANDITU_NOT_FOUND",
@@ -37,6 +40,7 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "TiandituProvider",
+    "server_options",
 ]
 
 #: Sent as the ``User-Agent`` of every request.
@@ -351,3 +355,29 @@ PROVIDERS: dict[str, type] = {
 PROVIDER_NAMES = tuple(PROVIDERS)
 #: The environment variable (or Streamlit secret) holding each provider's key.
 KEY_VARIABLES = {"amap": "AMAP_KEY", "tianditu": "TIANDITU_KEY"}
+#: The environment variable that points every provider at another server root, e.g. a local
+#: stand-in ``http://127.0.0.1:8080`` in tests (see :func:`server_options`).
+GEOCODE_URL_VARIABLE = "CHANGNING_GEOCODE_URL"
+#: Least seconds between two requests to each service: Nominatim's usage policy asks for one a
+#: second; AMap allows a personal key 3 a second (an assumption for Tianditu too).
+MIN_INTERVAL_S = {"amap": 0.34, "tianditu": 0.34, "nominatim": 1.0}
+
+
+def server_options(name: str, url: str | None) -> dict[str, str]:
+    """The options of :func:`geo.geocode.provider_from_name` that send provider ``name``'s
+    requests to the server root ``url`` (``http://host:port``): ``base_url`` for AMap and
+    Tianditu, ``domain`` and ``scheme`` for Nominatim; none when ``url`` is empty.
+
+    Raises
+    ------
+    InputError
+        When ``url`` is not an http(s) URL.
+    """
+    if not url or not url.strip():
+        return {}
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError(f"{GEOCODE_URL_VARIABLE}={url!r}: expected http(s)://host[:port]")
+    if str(name).strip().lower() == "nominatim":
+        return {"domain": parts.netloc + parts.path.rstrip("/"), "scheme": parts.scheme}
+    return {"base_url": url.strip().rstrip("/")}

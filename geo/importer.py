@@ -2,15 +2,17 @@
 any of the Chinese coordinate systems, rows checked one by one, nothing dropped silently.
 
 Pure: frames in, an :class:`ImportReport` out (accepted rows in the data model, rejected rows as
-they came with a reason, hints about the coordinates).
+they came with a reason, hints about the coordinates). Rows with an address but no coordinates
+are placed by a :class:`geo.geocode.Geocoder` when one is given: the only I/O, and the caller's.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -25,9 +27,13 @@ from geo.coords import bd09_to_wgs84, gcj02_to_wgs84
 from geo.osm import OSM_CLASS_CATEGORIES
 from geo.schema import FACILITY_COLUMNS
 
+if TYPE_CHECKING:
+    from geo.geocode import Geocoder
+
 __all__ = [
     "CATEGORY_ALIASES",
     "FIELD_ALIASES",
+    "GEOCODED_SOURCE",
     "REASONS",
     "ImportReport",
     "boundary_problems",
@@ -51,7 +57,9 @@ FIELD_ALIASES = {
     "status": ("status", "状态"),
     "source": ("source", "来源", "数据来源"),
 }
-#: The reasons a row is rejected for, as written in rejected.csv and counted in the summary.
+#: The reasons a row is rejected for, as written in rejected.csv and counted in the summary. A
+#: reason may carry a detail after ": " in rejected.csv ("geocoding failed: no match"); the
+#: summary counts the reason before it, so its keys are always among these texts.
 REASONS = {
     "coords": "missing or non-numeric coordinates",
     "range": "coordinates out of range",
@@ -61,7 +69,10 @@ REASONS = {
     "name": "empty name",
     "capacity": "capacity is not a number ≥ 0",
     "status": "unknown status",
+    "geocode": "geocoding failed",
 }
+#: Added to the ``source`` of an accepted row whose point came from geocoding its address.
+GEOCODED_SOURCE = "; geocoded: {provider}"
 #: Category values as lists write them → the category key (OSM classes included).
 CATEGORY_ALIASES = {
     **OSM_CLASS_CATEGORIES,
@@ -79,15 +90,20 @@ TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
 @dataclass(frozen=True)
 class ImportReport:
     """``accepted``: the data model's columns, WGS-84; ``rejected``: the original rows plus a
-    ``reason`` column; ``hints``: what may be wrong with the coordinates as a whole."""
+    ``reason`` column; ``hints``: what may be wrong with the coordinates as a whole;
+    ``geocoded``: how many rows got their point from geocoding their address (accepted, or
+    rejected for another reason such as lying outside the study area)."""
 
     accepted: gpd.GeoDataFrame
     rejected: pd.DataFrame
     hints: list[str] = field(default_factory=list)
+    geocoded: int = 0
 
     def summary(self) -> dict:
-        """``{"accepted": n, "rejected": m, "reasons": {reason: count}}``."""
-        reasons = Counter(r for text in self.rejected.get("reason", []) for r in text.split("; "))
+        """``{"accepted": n, "rejected": m, "reasons": {reason: count}}``; a reason's detail
+        after ": " is not part of its key (see :data:`REASONS`)."""
+        reasons = Counter(r.split(": ", 1)[0] for text in self.rejected.get("reason", [])
+                          for r in text.split("; "))
         return {"accepted": len(self.accepted), "rejected": len(self.rejected),
                 "reasons": dict(sorted(reasons.items()))}
 
@@ -206,11 +222,57 @@ def _categories(frame: pd.DataFrame, mapping: Mapping[str, str], *, category: st
     return values.map(lambda v: CATEGORY_ALIASES.get(v, CATEGORY_ALIASES.get(v.lower(), v)))
 
 
+def _coordinate_columns(mapping: Mapping[str, str], columns: Sequence[str], *,
+                        geocoding: bool) -> bool:
+    """Whether lon and lat are both mapped; without them the address must be geocoded.
+
+    Raises
+    ------
+    InputError
+        When lon or lat is unmapped and there is no address column to geocode, or no
+        geocoder to do it.
+    """
+    missing = [f for f in ("lon", "lat") if f not in mapping]
+    if not missing:
+        return True
+    listed = f"(columns: {', '.join(columns)})"
+    if "address" not in mapping:
+        raise InputError(f"no column for {' and '.join(missing)} {listed}; map them with "
+                         f"--mapping lon=COL,lat=COL")
+    if not geocoding:
+        raise InputError(f"no column for {' and '.join(missing)} {listed}; the addresses in "
+                         f"column {mapping['address']!r} can be geocoded: choose a geocoding "
+                         f"provider (--geocode amap|tianditu|nominatim), or map lon and lat "
+                         f"with --mapping lon=COL,lat=COL")
+    return False
+
+
+def _geocode(geocoder: Geocoder, addresses: pd.Series, wanted: np.ndarray, *,
+             progress: Callable[[int, int], None] | None) -> tuple[np.ndarray, ...]:
+    """Geocode ``addresses[wanted]``: WGS-84 lon, lat (NaN where not found), whether found,
+    the failure reason of the others and the provider of each found one."""
+    count = len(addresses)
+    lon, lat = np.full(count, np.nan), np.full(count, np.nan)
+    found = np.zeros(count, dtype=bool)
+    failure = np.full(count, "", dtype=object)
+    provider = np.full(count, "", dtype=object)
+    rows = np.flatnonzero(wanted)
+    results = geocoder.geocode_many(addresses.iloc[rows].tolist(), progress=progress)
+    for row, result in zip(rows, results, strict=True):
+        if result.status == "ok" and result.lon is not None and result.lat is not None:
+            lon[row], lat[row], found[row] = result.lon, result.lat, True
+            provider[row] = result.provider
+        else:
+            failure[row] = f"{REASONS['geocode']}: {result.reason or result.status}"
+    return lon, lat, found, failure, provider
+
+
 def import_facilities(frame: pd.DataFrame, *, known_categories: Collection[str],
                       mapping: Mapping[str, str] | None = None, crs: str | CRS = "wgs84",
                       category: str | None = None, category_field: str | None = None,
                       area: shapely.Geometry | None = None, source: str = "import",
-                      first_row: int = 2) -> ImportReport:
+                      first_row: int = 2, geocoder: Geocoder | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Check every row of ``frame`` (text cells as read) and convert the good ones.
 
     Parameters
@@ -219,6 +281,7 @@ def import_facilities(frame: pd.DataFrame, *, known_categories: Collection[str],
         Data-model field → column; missing fields are suggested from the headers.
     crs
         The coordinates' system: "wgs84", "gcj02", "bd09" or a pyproj CRS (e.g. EPSG:4490).
+        It applies to the file's coordinates only, never to geocoded ones (WGS-84 already).
     category, category_field
         One category for every row, or the column holding each row's category.
     area
@@ -226,37 +289,48 @@ def import_facilities(frame: pd.DataFrame, *, known_categories: Collection[str],
     first_row
         The row number of the first data row (2 in a sheet whose header is row 1); rows
         without an id get ``row-<number>``.
+    geocoder
+        Places the rows that have an address but no coordinates (a blank lon or lat cell, or
+        no lon/lat column at all): each found point (WGS-84) then goes through every other
+        check, and its ``source`` ends in :data:`GEOCODED_SOURCE`; a failure rejects the row
+        with ``"geocoding failed: <the provider's reason>"``. Rows rejected for another reason
+        (duplicate id, unknown category, …) are not sent, and only that reason is given for
+        them. Without a geocoder such rows
+        are rejected for missing coordinates and a hint says how many could be geocoded.
+    progress
+        Called as ``progress(done, total)`` while geocoding, over the distinct addresses.
 
     Raises
     ------
     InputError
-        When the frame cannot be imported at all (no coordinate columns, no category).
+        When the frame cannot be imported at all: no category; no lon/lat columns and no
+        address column, or an address column but no ``geocoder`` (the message says to choose
+        a geocoding provider).
     """
     columns = [str(c) for c in frame.columns]
     mapping = {**suggest_mapping(columns), **(mapping or {})}
-    missing = [f for f in ("lon", "lat") if f not in mapping]
-    if missing:
-        raise InputError(f"no column for {' and '.join(missing)} (columns: {', '.join(columns)};"
-                         f" map them with --mapping lon=COL,lat=COL)")
+    has_coordinates = _coordinate_columns(mapping, columns, geocoding=geocoder is not None)
     frame = frame.reset_index(drop=True)
     text = {f: frame[c].astype(str).str.strip().replace({"nan": "", "None": ""})
             for f, c in mapping.items() if c in frame.columns}
     rows = pd.RangeIndex(len(frame))
-    ids = text.get("id", pd.Series("", index=rows))
+    blank = pd.Series("", index=rows)
+    ids = text.get("id", blank)
     ids = ids.where(ids != "", "row-" + (rows + first_row).astype(str))
-    x, y = _numbers(frame[mapping["lon"]]), _numbers(frame[mapping["lat"]])
+    if has_coordinates:
+        x, y = _numbers(frame[mapping["lon"]]), _numbers(frame[mapping["lat"]])
+        no_coordinates = ((text["lon"] == "") | (text["lat"] == "")).to_numpy()
+    else:
+        x, y = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
+        no_coordinates = np.ones(len(frame), dtype=bool)
     lon, lat = _to_wgs84(x, y, crs)
-    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    lon, lat = np.array(lon, dtype=float), np.array(lat, dtype=float)
     categories = _categories(frame, mapping, category=category, category_field=category_field)
-    names = text.get("name", pd.Series("", index=rows))
+    names = text.get("name", blank)
+    addresses = text.get("address", blank)
     capacity = _numbers(text["capacity"]) if "capacity" in text else np.full(len(frame), np.nan)
-    status = text.get("status", pd.Series("", index=rows)).str.lower().replace("", "existing")
-    inside = _inside(area, lon, lat) if area is not None else np.ones(len(frame), dtype=bool)
-    finite = np.isfinite(x) & np.isfinite(y)
+    status = text.get("status", blank).str.lower().replace("", "existing")
     checks = {
-        "coords": ~finite,
-        "range": finite & ((np.abs(lon) > 180) | (np.abs(lat) > 90) | ~np.isfinite(lon)),
-        "outside": finite & ~inside,
         "duplicate": ids.duplicated(keep="first").to_numpy(),
         "category": ~categories.isin(list(known_categories)).to_numpy(),
         "name": (names == "").to_numpy(),
@@ -264,24 +338,52 @@ def import_facilities(frame: pd.DataFrame, *, known_categories: Collection[str],
         & ~(capacity >= 0),
         "status": ~status.isin(FACILITY_STATUSES).to_numpy(),
     }
-    checks["outside"] &= ~checks["range"]
+    addressed = no_coordinates & (addresses != "").to_numpy()
+    wanted = addressed & ~np.logical_or.reduce(list(checks.values()))
+    failure = np.full(len(frame), "", dtype=object)
+    provider = np.full(len(frame), "", dtype=object)
+    geocoded = np.zeros(len(frame), dtype=bool)
+    if geocoder is not None and wanted.any():
+        glon, glat, geocoded, failure, provider = _geocode(geocoder, addresses, wanted,
+                                                           progress=progress)
+        lon, lat = np.where(geocoded, glon, lon), np.where(geocoded, glat, lat)
+    from_file = np.isfinite(x) & np.isfinite(y)
+    placed = from_file | geocoded
+    inside = _inside(area, lon, lat) if area is not None else np.ones(len(frame), dtype=bool)
+    out_of_range = placed & ((np.abs(lon) > 180) | (np.abs(lat) > 90) | ~np.isfinite(lon))
+    # an address left unasked because the row fails anyway is not a coordinates problem
+    unasked = addressed & ~wanted if geocoder is not None else np.zeros(len(frame), dtype=bool)
+    checks = {
+        "coords": ~placed & (failure == "") & ~unasked,
+        "geocode": failure != "",
+        "range": out_of_range,
+        "outside": placed & ~inside & ~out_of_range,
+        **checks,
+    }
     reasons = pd.Series([""] * len(frame))
     for key, failed in checks.items():
-        reasons = reasons.where(~failed, reasons + np.where(reasons == "", "", "; ")
-                                + REASONS[key])
+        why = pd.Series(failure) if key == "geocode" else REASONS[key]
+        reasons = reasons.where(~failed, reasons + np.where(reasons == "", "", "; ") + why)
     bad = (reasons != "").to_numpy()
+    sources = text.get("source", blank).replace("", source)
+    sources = sources.where(~geocoded, sources + [GEOCODED_SOURCE.format(provider=p)
+                                                  for p in provider])
     accepted = pd.DataFrame({
         "id": ids, "name": names, "category": categories,
-        "subtype": text.get("subtype", pd.Series("", index=rows)), "capacity": capacity,
-        "address": text.get("address", pd.Series("", index=rows)),
+        "subtype": text.get("subtype", blank), "capacity": capacity, "address": addresses,
         "lon": np.round(lon, 8), "lat": np.round(lat, 8), "crs": "wgs84", "status": status,
-        "source": text.get("source", pd.Series("", index=rows)).replace("", source),
+        "source": sources,
     })[~bad].reset_index(drop=True)
     rejected = frame[bad].assign(reason=reasons[bad].to_numpy()).reset_index(drop=True)
     points = gpd.points_from_xy(accepted["lon"], accepted["lat"])
+    hints = _hints(area, x, y, crs, inside)
+    if geocoder is None and addressed.any():
+        hints.append(f"{int(addressed.sum())} row(s) have an address but no coordinates: "
+                     f"choose a geocoding provider (--geocode amap|tianditu|nominatim) to "
+                     f"place them")
     return ImportReport(
         accepted=gpd.GeoDataFrame(accepted[FACILITY_COLUMNS], geometry=points, crs=STORAGE_CRS),
-        rejected=rejected, hints=_hints(area, x, y, crs, inside))
+        rejected=rejected, hints=hints, geocoded=int(geocoded.sum()))
 
 
 def boundary_problems(streets: gpd.GeoDataFrame, *, tolerance_m2: float = 1.0) -> list[str]:

@@ -8,18 +8,30 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from geopandas.testing import assert_geodataframe_equal
 from pyproj import Geod, Transformer
 
 from geo._errors import InputError
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
+from geo.geocode import GEOCODE_URL_VARIABLE, AMapProvider, GeocodeCache, Geocoder
 from geo.importer import import_facilities, parse_crs, parse_mapping, suggest_mapping
 from geo.io import read_demo, read_table, read_targets
 from geo.scenario import placement_area
+from geo.schema import FACILITY_COLUMNS
 from tests.cli_helpers import run_cli
 from tests.conftest import shared_file
+from tests.geocode_stub import (
+    AMAP_PATH,
+    HTTP_500,
+    KNOWN_WGS84,
+    STUB_KEY,
+    StubServer,
+    geocode_stub,  # noqa: F401 - the fixture
+)
 
 KNOWN = ["charger", "market", "sports", "canteen", "parking"]
 AREA = shapely.box(121.30, 31.15, 121.50, 31.26)
+ADDRESS = "长宁路1187号"
 
 
 def _sheet(**columns) -> pd.DataFrame:
@@ -225,3 +237,196 @@ def test_the_real_osm_boundaries_tile_cleanly():
 
     streets = read_boundaries(shared_file("data", "osm", "changning_streets.geojson"))
     assert boundary_problems(streets, tolerance_m2=10.0) == []
+
+
+# -- geocoding addresses -----------------------------------------------------------------------
+
+OUTSIDE_ADDRESS = "浦东新区世纪大道1号"
+OUTSIDE_WGS84 = (121.5600, 31.2300)  # east of AREA
+
+
+@pytest.fixture
+def stub(geocode_stub: StubServer) -> StubServer:  # noqa: F811 - the imported fixture
+    """The geocoding stub on 127.0.0.1, which also knows an address outside AREA."""
+    geocode_stub.known[OUTSIDE_ADDRESS] = OUTSIDE_WGS84
+    return geocode_stub
+
+
+def _amap_geocoder(server: StubServer, cache_path) -> Geocoder:
+    """AMap (GCJ-02 replies) on the stub with a cache, no waiting between requests or tries."""
+    provider = AMapProvider(STUB_KEY, base_url=server.url, timeout=5.0)
+    return Geocoder(provider, cache=GeocodeCache(cache_path), min_interval_s=0.0,
+                    backoff_s=0.0, sleep=lambda seconds: None)
+
+
+def _mixed_sheet() -> pd.DataFrame:
+    """Rows with coordinates (GCJ-02 of a point inside AREA), rows with an address only."""
+    glon, glat = (f"{float(v):.8f}" for v in wgs84_to_gcj02(121.40, 31.21))
+    return pd.DataFrame({
+        "序号": ["1", "2", "3", "4", "5", "6", "7"],
+        "名称": ["甲", "乙", "丙", "丁", "戊", "己", "庚"],
+        "地址": [ADDRESS, "长宁区某处", "不存在路0号", OUTSIDE_ADDRESS, "", "Zhongshan Park",
+               HTTP_500],
+        "经度": ["", glon, "", "", "", "", ""],
+        "纬度": ["", glat, "", " ", "", "", ""],
+        "类型": ["菜市场", "market", "market", "market", "market", "zoo", "market"],
+    })
+
+
+def test_rows_with_an_address_only_are_geocoded(stub, tmp_path):
+    calls: list[tuple[int, int]] = []
+    report = import_facilities(_mixed_sheet(), known_categories=KNOWN, area=AREA, crs="gcj02",
+                               geocoder=_amap_geocoder(stub, tmp_path / "cache.sqlite"),
+                               progress=lambda done, total: calls.append((done, total)))
+    accepted = report.accepted
+    assert accepted["id"].tolist() == ["1", "2"]
+    # row 1: AMap's GCJ-02 reply came back to the WGS-84 point; the file's --crs gcj02 was not
+    # applied to it (that would move it ~500 m), only to row 2's own coordinates
+    assert (accepted.loc[0, "lon"], accepted.loc[0, "lat"]) == pytest.approx(
+        KNOWN_WGS84[ADDRESS], abs=1e-6)
+    assert (accepted.loc[1, "lon"], accepted.loc[1, "lat"]) == pytest.approx(
+        (121.40, 31.21), abs=1e-6)
+    assert accepted["source"].tolist() == ["import; geocoded: amap", "import"]
+    assert accepted["crs"].tolist() == ["wgs84", "wgs84"]
+    assert list(accepted.columns) == [*FACILITY_COLUMNS, "geometry"]
+    assert report.rejected["序号"].tolist() == ["3", "4", "5", "6", "7"]
+    assert report.rejected["reason"].tolist() == [
+        "geocoding failed: no match", "outside the study area",
+        "missing or non-numeric coordinates", "unknown category",
+        "geocoding failed: HTTP 500 after 3 tries"]
+    assert report.summary() == {"accepted": 2, "rejected": 5, "reasons": {
+        "geocoding failed": 2, "missing or non-numeric coordinates": 1,
+        "outside the study area": 1, "unknown category": 1}}
+    assert report.geocoded == 2  # rows 1 and 4 (then rejected as outside)
+    assert report.hints == []
+    # one request per address sent; row 6 (unknown category) was not sent at all
+    assert [r.address for r in stub.requests] == [ADDRESS, "不存在路0号", OUTSIDE_ADDRESS,
+                                                  HTTP_500, HTTP_500, HTTP_500]
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_a_second_import_answers_from_the_cache(stub, tmp_path):
+    cache = tmp_path / "state" / "geocode_cache.sqlite"
+    first = import_facilities(_mixed_sheet(), known_categories=KNOWN, area=AREA,
+                              geocoder=_amap_geocoder(stub, cache))
+    requests = stub.count()
+    second = import_facilities(_mixed_sheet(), known_categories=KNOWN, area=AREA,
+                               geocoder=_amap_geocoder(stub, cache))
+    # found and not-found answers are kept; only the HTTP 500 address is asked again
+    assert stub.count() - requests == 3
+    assert stub.count(address=ADDRESS) == 1 and stub.count(address=OUTSIDE_ADDRESS) == 1
+    assert_geodataframe_equal(first.accepted, second.accepted)
+    assert first.rejected.equals(second.rejected)
+    assert second.geocoded == 2
+
+
+class FakeProvider:
+    """A provider answering from a dict (WGS-84), recording what it was asked."""
+
+    name = "fake"
+
+    def __init__(self, places: dict[str, tuple[float, float]]) -> None:
+        self.places, self.asked = places, []
+
+    def lookup(self, address: str) -> tuple[float, float] | None:
+        self.asked.append(address)
+        return self.places.get(address)
+
+
+def _fake_geocoder(places: dict[str, tuple[float, float]]) -> Geocoder:
+    return Geocoder(FakeProvider(places), cache=None, min_interval_s=0.0,
+                    sleep=lambda seconds: None)
+
+
+def test_a_file_without_coordinate_columns_is_geocoded_as_wgs84():
+    frame = pd.DataFrame({"名称": ["甲", "乙", "丙"], "地址": ["A路1号", "B路2号", "A路1号"]})
+    geocoder = _fake_geocoder({"A路1号": (121.41, 31.21), "B路2号": (121.42, 31.22)})
+    report = import_facilities(frame, known_categories=KNOWN, category="canteen", crs="bd09",
+                               area=AREA, geocoder=geocoder)
+    assert report.accepted[["lon", "lat"]].to_numpy().tolist() == [
+        [121.41, 31.21], [121.42, 31.22], [121.41, 31.21]]
+    assert report.accepted["id"].tolist() == ["row-2", "row-3", "row-4"]
+    assert set(report.accepted["source"]) == {"import; geocoded: fake"}
+    assert report.geocoded == 3 and report.rejected.empty
+    assert geocoder.provider.asked == ["A路1号", "B路2号"]  # each distinct address once
+
+
+def test_a_rows_own_source_keeps_its_text_and_says_geocoded():
+    frame = pd.DataFrame({"name": ["a"], "address": ["A路1号"], "lon": [""], "lat": [""],
+                          "source": ["民政局 2024"]})
+    report = import_facilities(frame, known_categories=KNOWN, category="canteen",
+                               geocoder=_fake_geocoder({"A路1号": (121.41, 31.21)}))
+    assert report.accepted["source"].tolist() == ["民政局 2024; geocoded: fake"]
+
+
+def test_without_a_geocoder_addresses_are_a_hint():
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "address": ["A路1号", "B路2号", ""],
+                          "lon": ["", "121.41", ""], "lat": ["", "31.21", ""]})
+    report = import_facilities(frame, known_categories=KNOWN, category="market", area=AREA)
+    assert report.accepted["name"].tolist() == ["b"]
+    assert report.rejected["reason"].tolist() == ["missing or non-numeric coordinates"] * 2
+    assert report.geocoded == 0
+    assert report.hints == [
+        "1 row(s) have an address but no coordinates: choose a geocoding provider "
+        "(--geocode amap|tianditu|nominatim) to place them"]
+
+
+def test_an_address_column_without_coordinates_or_geocoder_asks_for_a_provider():
+    frame = pd.DataFrame({"名称": ["a"], "地址": ["A路1号"]})
+    with pytest.raises(InputError, match=r"addresses in column '地址' can be geocoded: choose a "
+                                         r"geocoding provider \(--geocode amap"):
+        import_facilities(frame, known_categories=KNOWN, category="market")
+
+
+def test_cli_import_geocodes_with_amap_against_the_stub(stub, tmp_path, monkeypatch):
+    monkeypatch.setenv("AMAP_KEY", STUB_KEY)
+    monkeypatch.setenv(GEOCODE_URL_VARIABLE, stub.url)
+    monkeypatch.setenv("CHANGNING_STATE_DIR", str(tmp_path / "state"))
+    sheet = tmp_path / "食堂.csv"
+    pd.DataFrame({"名称": ["甲", "乙", "丙"], "地址": [ADDRESS, "上海市长宁区天山路900号",
+                                                  "不存在路0号"],
+                  "经度": ["", "121.40", ""], "纬度": ["", "31.21", ""]}).to_csv(
+        sheet, index=False, encoding="gb18030")
+    out = tmp_path / "out"
+    done = run_cli("import", "--facilities", str(sheet), "--category", "canteen", "--geocode",
+                   "amap", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"accepted": 2, "rejected": 1,
+                                       "reasons": {"geocoding failed": 1}}
+    assert "geocoding (amap)" in done.stderr and "2/2" in done.stderr
+    assert "geocoded: 1 row(s) placed by amap" in done.stderr
+    accepted = pd.read_csv(out / "facilities.csv", encoding="utf-8-sig", dtype=str)
+    assert accepted["name"].tolist() == ["甲", "乙"]
+    assert (float(accepted.loc[0, "lon"]), float(accepted.loc[0, "lat"])) == pytest.approx(
+        KNOWN_WGS84[ADDRESS], abs=1e-6)
+    assert accepted["source"].tolist() == ["import: 食堂.csv; geocoded: amap", "import: 食堂.csv"]
+    rejected = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig", dtype=str)
+    assert rejected["reason"].tolist() == ["geocoding failed: no match"]
+    assert stub.count(path=AMAP_PATH) == 2  # 天山路900号 has coordinates: not asked
+    assert (tmp_path / "state" / "geocode_cache.sqlite").exists()
+
+    again = run_cli("import", "--facilities", str(sheet), "--category", "canteen",
+                    "--geocode", "amap", "--out", str(out))
+    assert again.returncode == 0 and again.stdout == done.stdout
+    assert stub.count() == 2  # every answer came from the cache
+
+
+def test_cli_import_geocode_errors_exit_2(tmp_path, monkeypatch):
+    monkeypatch.delenv("AMAP_KEY", raising=False)
+    monkeypatch.setenv("CHANGNING_STATE_DIR", str(tmp_path / "state"))
+    sheet = tmp_path / "a.csv"
+    pd.DataFrame({"名称": ["甲"], "地址": [ADDRESS]}).to_csv(sheet, index=False)
+    out = str(tmp_path / "out")
+    missing_key = run_cli("import", "--facilities", str(sheet), "--category", "market",
+                          "--geocode", "amap", "--out", out)
+    assert missing_key.returncode == 2
+    assert missing_key.stderr.startswith("error: AMAP_KEY is not set: put the service key")
+    assert missing_key.stderr.count("\n") == 1 and "Traceback" not in missing_key.stderr
+    no_provider = run_cli("import", "--facilities", str(sheet), "--category", "market",
+                          "--out", out)
+    assert no_provider.returncode == 2
+    assert "choose a geocoding provider (--geocode" in no_provider.stderr
+    assert not (tmp_path / "out" / "facilities.csv").exists()
+    unknown = run_cli("import", "--facilities", str(sheet), "--category", "market",
+                      "--geocode", "baidu", "--out", out)
+    assert unknown.returncode == 2 and "invalid choice: 'baidu'" in unknown.stderr
