@@ -29,8 +29,10 @@ __all__ = [
     "Snap",
     "WalkingNetwork",
     "build_network",
+    "nearest_on_network",
     "network_nearest",
     "snap_points",
+    "snap_xy",
     "to_metric",
 ]
 
@@ -218,13 +220,22 @@ class Snap:
     distance_m: np.ndarray
 
 
-def snap_points(network: WalkingNetwork, lon: np.ndarray, lat: np.ndarray) -> Snap:
-    """Snap WGS-84 points (``lon``/``lat``, degrees) to their nearest node, measured in metres
-    in UTM 51N and rounded to :data:`SNAP_DECIMALS`. Of equally near nodes the KD-tree's choice
+def snap_xy(network: WalkingNetwork, xy: np.ndarray) -> Snap:
+    """Snap points given in metres in UTM 51N ((n, 2) ``xy``) to their nearest node; the
+    distance is rounded to :data:`SNAP_DECIMALS`. Of equally near nodes the KD-tree's choice
     is kept (deterministic)."""
-    distance, node = network.tree.query(to_metric(lon, lat), k=1)
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(xy) == 0:
+        return Snap(node=np.zeros(0, dtype=np.int64), distance_m=np.zeros(0))
+    distance, node = network.tree.query(xy, k=1)
     return Snap(node=np.asarray(node, dtype=np.int64),
                 distance_m=np.round(np.asarray(distance, dtype=float), SNAP_DECIMALS))
+
+
+def snap_points(network: WalkingNetwork, lon: np.ndarray, lat: np.ndarray) -> Snap:
+    """Snap WGS-84 points (``lon``/``lat``, degrees) to their nearest node, measured in metres
+    in UTM 51N (see :func:`snap_xy`)."""
+    return snap_xy(network, to_metric(lon, lat))
 
 
 def _multi_source(network: WalkingNetwork, nodes: np.ndarray,
@@ -276,6 +287,41 @@ def _first_of_ties(network: WalkingNetwork, distance: np.ndarray, rank: np.ndarr
     return rank
 
 
+def nearest_on_network(network: WalkingNetwork, cells: Snap,
+                       facility_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walking distance from each cell centre to its nearest facility, as arrays.
+
+    The array form of :func:`network_nearest`; it returns what
+    :func:`geo.incremental.nearest_in_blocks` returns for the straight line.
+
+    Parameters
+    ----------
+    network
+        The walking network (metric CRS).
+    cells
+        The cell centres snapped to the network: ``snap_xy(network, cell_xy)`` with ``cell_xy``
+        in metres, UTM 51N; compute it once and reuse it across categories.
+    facility_xy
+        (k, 2) facility points in metres, UTM 51N; all of them count.
+
+    Returns
+    -------
+    (distance, position): metres (facility snap + shortest path + cell snap; inf when no
+    facility is reachable from the cell's node) and the position in ``facility_xy`` of the
+    nearest facility (-1 when none is reachable). A tie, to the float, goes to the lower
+    position.
+    """
+    facility_xy = np.asarray(facility_xy, dtype=float).reshape(-1, 2)
+    n = len(cells.node)
+    if len(facility_xy) == 0 or n == 0:
+        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    at = snap_xy(network, facility_xy)
+    node_distance, node_rank = _multi_source(network, at.node, at.distance_m)
+    distance = node_distance[cells.node] + cells.distance_m
+    position = np.where(np.isfinite(distance), node_rank[cells.node], -1)
+    return distance, position.astype(np.int64)
+
+
 def network_nearest(cells: pd.DataFrame, facilities: pd.DataFrame, network: WalkingNetwork, *,
                     cell_snap: Snap | None = None) -> pd.DataFrame:
     """The nearest of ``facilities`` to each cell centre, walking along ``network``.
@@ -311,14 +357,12 @@ def network_nearest(cells: pd.DataFrame, facilities: pd.DataFrame, network: Walk
         return out
     if cell_snap is None:
         cell_snap = snap_points(network, cells["lon"], cells["lat"])
-    at = snap_points(network, facilities["lon"], facilities["lat"])
-    node_distance, node_rank = _multi_source(network, at.node, at.distance_m)
-    distance = node_distance[cell_snap.node] + cell_snap.distance_m
-    rank = node_rank[cell_snap.node]
-    reached = np.isfinite(distance)
+    distance, position = nearest_on_network(network, cell_snap,
+                                            to_metric(facilities["lon"], facilities["lat"]))
+    reached = position >= 0
     out["distance_m"] = distance
     for column, values in (("nearest_id", facilities["id"]), ("nearest_name", facilities["name"])):
         picked = np.full(len(cells), None, dtype=object)
-        picked[reached] = values.to_numpy(dtype=object)[rank[reached]]
+        picked[reached] = values.to_numpy(dtype=object)[position[reached]]
         out[column] = picked
     return out

@@ -10,7 +10,14 @@ import shapely
 from geo._errors import InputError
 from geo.config import METRIC_CRS
 from geo.coverage import nearest_facility
-from geo.network import build_network, network_nearest, snap_points
+from geo.network import (
+    build_network,
+    nearest_on_network,
+    network_nearest,
+    snap_points,
+    snap_xy,
+    to_metric,
+)
 from geo.network_io import network_from_graph, read_edges_file, read_graphml, read_network
 from tests.conftest import ORIGIN_X, ORIGIN_Y, metric_to_lonlat
 
@@ -105,6 +112,17 @@ def test_parallel_edges_keep_the_shortest_and_self_loops_are_dropped():
     network = build_network(nodes, edges)
     assert network.n_edges == 1
     assert network.adjacency.toarray().tolist() == [[0.0, 180.0], [180.0, 0.0]]
+
+
+def test_a_zero_length_edge_is_kept_and_costs_nothing():
+    nodes = pd.DataFrame({"id": ["a", "b", "c"], "x": ORIGIN_X + np.array([0.0, 0.0, 100.0]),
+                          "y": ORIGIN_Y + np.array([0.0, 50.0, 50.0])})
+    edges = pd.DataFrame({"u": ["a", "b"], "v": ["b", "c"], "length": [0.0, 100.0]})
+    network = build_network(nodes, edges)
+    assert network.n_edges == 2
+    near = network_nearest(_points({"c": (100, 50)}), _facilities({"f": (0, 0)}), network)
+    assert near.loc["c", "distance_m"] == pytest.approx(100, abs=EXACT)
+    assert near.loc["c", "nearest_id"] == "f"
 
 
 def test_missing_length_is_the_straight_line_between_the_nodes_in_metres():
@@ -224,6 +242,29 @@ def test_snapped_cells_can_be_reused_across_categories(grid):
     facilities = _facilities({"f1": (0, -30)})
     pd.testing.assert_frame_equal(network_nearest(cells, facilities, grid, cell_snap=snap),
                                   network_nearest(cells, facilities, grid))
+
+
+def test_the_array_form_gives_positions_and_minus_one_where_unreachable(grid):
+    cell_xy = np.array([[ORIGIN_X + 210, ORIGIN_Y + 300], [ORIGIN_X + 1090, ORIGIN_Y]])
+    facilities = _facilities({"f1": (0, -30), "f2": (400, 410)})
+    distance, position = nearest_on_network(grid, snap_xy(grid, cell_xy),
+                                            to_metric(facilities["lon"], facilities["lat"]))
+    assert distance == pytest.approx([10 + 100 + 200 + 10, np.inf], abs=EXACT)
+    assert position.tolist() == [1, -1]
+    none_distance, none_position = nearest_on_network(grid, snap_xy(grid, cell_xy),
+                                                      np.zeros((0, 2)))
+    assert none_distance.tolist() == [np.inf, np.inf]
+    assert none_position.tolist() == [-1, -1]
+
+
+def test_walking_is_never_shorter_than_the_straight_line(river):
+    rng = np.random.default_rng(7)
+    cells = _points({f"c{i}": xy for i, xy in enumerate(rng.uniform(-50, 450, (200, 2)))})
+    facilities = _facilities({f"f{i}": xy for i, xy in enumerate(rng.uniform(-50, 450, (6, 2)))})
+    walked = network_nearest(cells, facilities, river)["distance_m"].to_numpy()
+    straight = nearest_facility(cells, facilities)["distance_m"].to_numpy()
+    assert np.all(walked >= straight - EXACT)
+    assert np.all(np.isfinite(walked))
 
 
 # --- edge lengths -----------------------------------------------------------------------------
