@@ -366,8 +366,9 @@ def import_facilities(frame: pd.DataFrame, *, known_categories: Collection[str],
         reasons = reasons.where(~failed, reasons + np.where(reasons == "", "", "; ") + why)
     bad = (reasons != "").to_numpy()
     sources = text.get("source", blank).replace("", source)
-    sources = sources.where(~geocoded, sources + [GEOCODED_SOURCE.format(provider=p)
-                                                  for p in provider])
+    if geocoded.any():
+        sources = sources.where(~geocoded, sources + [GEOCODED_SOURCE.format(provider=p)
+                                                      for p in provider])
     accepted = pd.DataFrame({
         "id": ids, "name": names, "category": categories,
         "subtype": text.get("subtype", blank), "capacity": capacity, "address": addresses,

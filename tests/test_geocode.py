@@ -24,6 +24,7 @@ from geo.geocode import (
     TiandituProvider,
     normalise_address,
     provider_from_name,
+    server_options,
 )
 from tests.conftest import ROOT
 from tests.geocode_stub import (
@@ -419,3 +420,18 @@ def test_unknown_provider_and_bad_options():
         provider_from_name("baidu", env={})
     with pytest.raises(InputError, match="retries"):
         Geocoder(NominatimProvider(), retries=0)
+
+
+def test_server_options_point_each_provider_at_one_root(stub):
+    assert server_options("amap", stub.url) == {"base_url": stub.url}
+    assert server_options(" Nominatim", f"{stub.url}/") == {"domain": stub.host,
+                                                            "scheme": "http"}
+    assert server_options("tianditu", "") == {} and server_options("amap", None) == {}
+    with pytest.raises(InputError, match=r"CHANGNING_GEOCODE_URL='ftp://x': expected http"):
+        server_options("amap", "ftp://x")
+    for name in PROVIDERS:
+        provider = provider_from_name(name, env={"AMAP_KEY": STUB_KEY, "TIANDITU_KEY": STUB_KEY},
+                                      timeout=PATIENT_TIMEOUT_S,
+                                      **server_options(name, stub.url))
+        assert provider.lookup(ADDRESS) == pytest.approx(KNOWN_WGS84[ADDRESS], abs=TOLERANCE_DEG)
+    assert stub.count(address=ADDRESS) == 3
