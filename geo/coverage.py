@@ -6,20 +6,20 @@ Distances are straight lines in metres, measured in the metric CRS (UTM 51N).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
-from scipy.spatial import cKDTree
 
 from geo._errors import InputError, raise_if_problems
-from geo.config import METRIC_CRS, STORAGE_CRS
-from geo.hexgrid import cell_polygons, spread_population, street_cells, validate_resolution
+from geo.config import STORAGE_CRS
+from geo.hexgrid import Grid, cell_polygons, street_grid, validate_resolution
+from geo.hexgrid import metric_xy as _metric_xy
+from geo.incremental import nearest_in_blocks
 from geo.targets import Targets
 
 __all__ = [
@@ -39,17 +39,6 @@ __all__ = [
 ]
 
 SHARE_TOLERANCE = 1e-12
-
-
-@cache
-def _to_metric() -> Transformer:
-    return Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
-
-
-def _metric_xy(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """(n, 2) metres in the metric CRS for WGS-84 degrees."""
-    x, y = _to_metric().transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-    return np.column_stack([x, y])
 
 
 def active_facilities(facilities: pd.DataFrame) -> pd.DataFrame:
@@ -78,8 +67,8 @@ def nearest_facility(cells: pd.DataFrame, facilities: pd.DataFrame) -> pd.DataFr
         out["nearest_id"] = None
         out["nearest_name"] = None
         return out
-    tree = cKDTree(_metric_xy(facilities["lon"], facilities["lat"]))
-    distance, position = tree.query(_metric_xy(cells["lon"], cells["lat"]), k=1)
+    distance, position = nearest_in_blocks(_metric_xy(cells["lon"], cells["lat"]),
+                                           _metric_xy(facilities["lon"], facilities["lat"]))
     out["distance_m"] = distance
     out["nearest_id"] = facilities["id"].to_numpy()[position]
     out["nearest_name"] = facilities["name"].to_numpy()[position]
@@ -182,15 +171,23 @@ def street_coverage(
     cell). A share weighs cells by ``cells["population"]``, or equally where it is unknown.
     """
     categories = list(pd.unique(coverage["category"]))
-    codes = streets["code"].to_numpy()
     position, weight = _row_weights(cells, coverage)
-    street_of_cell = pd.Index(codes).get_indexer(cells["code"])
+    street_of_cell = pd.Index(streets["code"].to_numpy()).get_indexer(cells["code"])
     group = _street_category_groups(street_of_cell[position],
                                     pd.Index(categories).get_indexer(coverage["category"]),
                                     len(categories))
-    size = len(codes) * len(categories)
-    stats = pd.DataFrame(_shares(group, size, covered=coverage["covered"].to_numpy(dtype=float),
-                                 weight=weight))
+    shares = _shares(group, len(streets) * len(categories),
+                     covered=coverage["covered"].to_numpy(dtype=float), weight=weight)
+    return _street_table(streets, categories, shares, facilities=facilities, targets=targets)
+
+
+def _street_table(streets: gpd.GeoDataFrame, categories: list[str],
+                  shares: dict[str, np.ndarray], *, facilities: gpd.GeoDataFrame,
+                  targets: Targets) -> pd.DataFrame:
+    """:func:`street_coverage` from the :func:`_shares` of each (street, category) group (see
+    :func:`_street_category_groups`)."""
+    codes = streets["code"].to_numpy()
+    stats = pd.DataFrame(shares)
     stats.insert(0, "category", np.tile(np.array(categories, dtype=object), len(codes)))
     stats.insert(0, "code", np.repeat(codes, len(categories)))
     stats["facilities"], stats["capacity"] = _facility_sums(streets, facilities, categories)
@@ -209,20 +206,126 @@ def street_coverage(
 
 
 @dataclass(frozen=True)
+class _Nearest:
+    """One category's nearest facility for every cell of a grid, in the grid's order."""
+
+    distance: np.ndarray
+    position: np.ndarray
+    ids: np.ndarray
+    names: np.ndarray
+    radius_m: float
+
+
+def _nearest_on_grid(grid: Grid, facilities: pd.DataFrame, radius_m: float) -> _Nearest:
+    """The nearest of ``facilities`` (all of them count) to each cell of ``grid``."""
+    distance, position = nearest_in_blocks(grid.xy, _metric_xy(facilities["lon"],
+                                                               facilities["lat"]),
+                                           blocks=grid.blocks)
+    return _Nearest(distance=distance, position=position,
+                    ids=facilities["id"].to_numpy(dtype=object),
+                    names=facilities["name"].to_numpy(dtype=object), radius_m=float(radius_m))
+
+
+def _grid_streets(streets: gpd.GeoDataFrame, grid: Grid, weight: np.ndarray,
+                  nearest: dict[str, _Nearest], facilities: gpd.GeoDataFrame,
+                  targets: Targets) -> pd.DataFrame:
+    """:func:`street_coverage` of the categories in ``nearest``, from the grid's arrays."""
+    size = len(streets)
+    cells = np.bincount(grid.street, minlength=size)
+    total = np.bincount(grid.street, weights=weight, minlength=size)
+    covered = np.zeros((size, len(nearest)))
+    covered_weight = np.zeros((size, len(nearest)))
+    for j, near in enumerate(nearest.values()):
+        within = near.distance <= near.radius_m
+        covered[:, j] = np.bincount(grid.street, weights=within, minlength=size)
+        covered_weight[:, j] = np.bincount(grid.street, weights=weight * within, minlength=size)
+    cells, total = cells[:, None], total[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = {  # street-major, as _street_category_groups numbers them
+            "cells": np.repeat(cells, len(nearest), axis=1).ravel(),
+            "covered_cells": np.rint(covered).astype(int).ravel(),
+            "covered_cell_share": np.where(cells > 0, covered / cells, np.nan).ravel(),
+            "covered_population_share": np.where(total > 0, covered_weight / total,
+                                                 np.nan).ravel(),
+        }
+    return _street_table(streets, list(nearest), shares, facilities=facilities,
+                         targets=targets)
+
+
+def _grid_cell_coverage(index: pd.Index, nearest: dict[str, _Nearest]) -> pd.DataFrame:
+    """:func:`cell_coverage` from per-category arrays on the cells of ``index``."""
+    columns = ["cell", "category", "distance_m", "nearest_id", "nearest_name", "radius_m",
+               "covered"]
+    if not nearest:
+        return pd.DataFrame(columns=columns)
+    n, k = len(index), len(nearest)
+    offsets = np.cumsum([0] + [len(v.ids) for v in nearest.values()])
+    position = np.concatenate([np.where(v.position >= 0, v.position + offset, -1)
+                               for v, offset in zip(nearest.values(), offsets, strict=False)])
+    ids = pd.array(np.concatenate([v.ids for v in nearest.values()]), dtype="str")
+    names = pd.array(np.concatenate([v.names for v in nearest.values()]), dtype="str")
+    distance = np.concatenate([v.distance for v in nearest.values()])
+    radius = np.repeat([v.radius_m for v in nearest.values()], n)
+    return pd.DataFrame({
+        "cell": index.array.take(np.tile(np.arange(n), k)),
+        "category": pd.array(list(nearest), dtype="str").take(np.repeat(np.arange(k), n)),
+        "distance_m": distance,
+        "nearest_id": ids.take(position, allow_fill=True),
+        "nearest_name": names.take(position, allow_fill=True),
+        "radius_m": radius,
+        "covered": distance <= radius,
+    }, columns=columns)
+
+
+class _Deferred:
+    """A value computed on first use (see :class:`_LazyField`)."""
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self.compute = compute
+
+
+class _LazyField:
+    """A dataclass field that may be given as a :class:`_Deferred`: computed on first access,
+    then kept."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Any:
+        if obj is None:
+            raise AttributeError(self.slot)  # no default for the dataclass field
+        value = obj.__dict__[self.slot]
+        if isinstance(value, _Deferred):
+            value = value.compute()
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj: object, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
+@dataclass(frozen=True)
 class CoverageResult:
     """Everything one coverage run computed.
 
     ``cells``: indexed by H3 id with ``code``, ``lon``/``lat`` (WGS-84 degrees) and
-    ``population``. ``cell_coverage``: see :func:`cell_coverage`. ``streets``: see
-    :func:`street_coverage`.
+    ``population``. ``cell_coverage``: see :func:`cell_coverage`; the engine builds this
+    frame (three rows a cell with three categories) on first access, as the per-street
+    numbers do not need it. ``streets``: see :func:`street_coverage`.
     """
 
     resolution: int
     categories: tuple[str, ...]
     boundaries: gpd.GeoDataFrame
     cells: pd.DataFrame
-    cell_coverage: pd.DataFrame
+    cell_coverage: pd.DataFrame = _LazyField()  # type: ignore[assignment]
     streets: pd.DataFrame
+
+    def __getstate__(self) -> dict:
+        """Pickled with every field computed and without the engine's arrays."""
+        return {"_cell_coverage": self.cell_coverage,
+                **{k: v for k, v in self.__dict__.items()
+                   if k not in ("_cell_coverage", "_engine")}}
 
 
 def categories_present(facilities: pd.DataFrame, targets: Targets) -> tuple[str, ...]:
@@ -266,12 +369,46 @@ def compute_coverage(
                        if c not in targets], context="coverage")
     if len(streets) == 0:
         raise InputError("coverage: no streets")
-    cells = street_cells(streets, resolution=resolution)
-    cells["population"] = spread_population(cells, streets)
-    per_cell = cell_coverage(cells, facilities, targets, categories=chosen)
-    per_street = street_coverage(streets, cells, per_cell, facilities, targets)
-    return CoverageResult(resolution=resolution, categories=chosen, boundaries=streets,
-                          cells=cells, cell_coverage=per_cell, streets=per_street)
+    grid = street_grid(streets, resolution=resolution)
+    cells = grid.frame.copy(deep=False)
+    cells["population"] = _spread_on_grid(grid, streets)
+    usable = active_facilities(facilities)
+    nearest = {c: _nearest_on_grid(grid, usable[usable["category"] == c], targets[c].radius_m)
+               for c in chosen}
+    return _engine_result(streets, grid, cells, nearest, facilities, targets)
+
+
+def _spread_on_grid(grid: Grid, streets: gpd.GeoDataFrame) -> np.ndarray:
+    """:func:`geo.hexgrid.spread_population` on the grid's arrays."""
+    counts = np.bincount(grid.street, minlength=len(streets))
+    population = streets["population"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (population / counts)[grid.street]
+
+
+@dataclass(frozen=True)
+class _Engine:
+    """The arrays behind an engine-made result, for :func:`recompute`."""
+
+    grid: Grid
+    index: pd.Index
+    weight: np.ndarray
+    nearest: dict[str, _Nearest]
+
+
+def _engine_result(streets: gpd.GeoDataFrame, grid: Grid, cells: pd.DataFrame,
+                   nearest: dict[str, _Nearest], facilities: gpd.GeoDataFrame,
+                   targets: Targets) -> CoverageResult:
+    weight = cells["population"].fillna(1.0).to_numpy(dtype=float)
+    per_street = _grid_streets(streets, grid, weight, nearest, facilities, targets)
+    index = cells.index
+    result = CoverageResult(
+        resolution=grid.resolution, categories=tuple(nearest), boundaries=streets, cells=cells,
+        cell_coverage=_Deferred(lambda: _grid_cell_coverage(index, nearest)),
+        streets=per_street)
+    object.__setattr__(result, "_engine", _Engine(grid=grid, index=index, weight=weight,
+                                                  nearest=nearest))
+    return result
 
 
 def district_summary(result: CoverageResult) -> pd.DataFrame:
@@ -374,6 +511,19 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
     raise_if_problems([f"category {c!r} has no radius in the targets" for c in categories
                        if c not in targets], context="coverage")
     order = list(result.categories) + [c for c in categories if c not in result.categories]
+    engine = result.__dict__.get("_engine")
+    if engine is not None and result.cells.index is engine.index:
+        usable = active_facilities(facilities)
+        fresh_nearest = {c: _nearest_on_grid(engine.grid, usable[usable["category"] == c],
+                                             targets[c].radius_m) for c in categories}
+        nearest = {c: fresh_nearest.get(c, engine.nearest.get(c)) for c in order}
+        weight = result.cells["population"].fillna(1.0).to_numpy(dtype=float)
+        per_street_new = _grid_streets(result.boundaries, engine.grid, weight,
+                                       fresh_nearest, usable, targets)
+        per_street_kept = result.streets[~result.streets["category"].isin(categories)]
+        per_street = _in_category_order(pd.concat([per_street_kept, per_street_new],
+                                                  ignore_index=True), order, by="code")
+        return _engine_result_from(result, engine, nearest, per_street, weight)
     fresh = cell_coverage(result.cells, facilities, targets, categories=categories)
     kept = result.cell_coverage[~result.cell_coverage["category"].isin(categories)]
     per_cell = _in_category_order(pd.concat([kept, fresh], ignore_index=True), order)
@@ -385,6 +535,18 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
     return CoverageResult(resolution=result.resolution, categories=tuple(order),
                           boundaries=result.boundaries, cells=result.cells,
                           cell_coverage=per_cell, streets=per_street)
+
+
+def _engine_result_from(result: CoverageResult, engine: _Engine, nearest: dict[str, _Nearest],
+                        per_street: pd.DataFrame, weight: np.ndarray) -> CoverageResult:
+    index = engine.index
+    out = CoverageResult(
+        resolution=result.resolution, categories=tuple(nearest), boundaries=result.boundaries,
+        cells=result.cells, cell_coverage=_Deferred(lambda: _grid_cell_coverage(index, nearest)),
+        streets=per_street)
+    object.__setattr__(out, "_engine", _Engine(grid=engine.grid, index=index,
+                                               weight=weight, nearest=nearest))
+    return out
 
 
 def _in_category_order(frame: pd.DataFrame, order: list[str], *, by: str | None = None

@@ -1,29 +1,50 @@
 """All H3 work in one place: the cell grid of each street, cell centres, cell polygons.
 
-Cells are indexed by their H3 id (hex string). Cell centres are WGS-84 degrees.
+Frames are indexed by the H3 id (hex string); the engine's arrays (:class:`Grid`) use the int64
+id. Cell centres are WGS-84 degrees, and metres in the metric CRS (UTM 51N). The grid of a set
+of boundaries at a resolution is computed once per process (vectorised: h3ronpy's polyfill and
+cell centres) and reused while the boundaries and the resolution stay the same.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Any
 
 import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
+from h3ronpy import cells_to_string
+from h3ronpy.vector import ContainmentMode, cells_to_coordinates, wkb_to_cells
+from pyproj import Transformer
+from scipy.spatial import cKDTree
 
 from geo._errors import InputError
 from geo.config import MAX_RESOLUTION, METRIC_CRS, MIN_RESOLUTION, STORAGE_CRS
 
 __all__ = [
+    "Grid",
     "cell_area_km2",
     "cell_polygons",
     "cells_area_km2",
+    "metric_xy",
     "spread_population",
     "street_cells",
+    "street_grid",
     "validate_resolution",
 ]
+
+#: Grids kept in memory, most recently used last (a 1M-cell grid takes about 100 MB).
+GRID_CACHE_SIZE = 4
+#: Cells are grouped by their ancestor this many resolutions up (49 cells) for the nearest
+#: facility search (see :mod:`geo.incremental`).
+BLOCK_LEVELS = 2
 
 
 def validate_resolution(resolution: Any) -> int:
@@ -41,9 +62,151 @@ def validate_resolution(resolution: Any) -> int:
     return int(resolution)
 
 
-def _cells_of(geometry: shapely.Geometry, resolution: int) -> list[str]:
-    """H3 cells whose centre lies in ``geometry`` (EPSG:4326 polygon or multipolygon)."""
-    return list(h3.geo_to_cells(geometry.__geo_interface__, resolution))
+@cache
+def _to_metric() -> Transformer:
+    return Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
+
+
+def metric_xy(lon: Any, lat: Any) -> np.ndarray:
+    """(n, 2) metres in the metric CRS (UTM 51N) for WGS-84 degrees."""
+    x, y = _to_metric().transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return np.column_stack([x, y])
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """The cells of a set of streets at one resolution, as arrays in ascending H3 id order.
+
+    ``ids``: H3 ids (uint64); ``street``: position of each cell's street in ``codes`` (the
+    boundaries' order); ``lon``/``lat``: cell centres in WGS-84 degrees; ``xy``: the same in
+    metres (UTM 51N); ``frame``: what :func:`street_cells` returns. Arrays are read-only: a grid
+    is shared by every run on the same boundaries and resolution.
+    """
+
+    resolution: int
+    codes: np.ndarray
+    ids: np.ndarray
+    street: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    xy: np.ndarray
+    frame: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def blocks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Runs of cells sharing their ancestor ``BLOCK_LEVELS`` resolutions up: the first
+        position of each run, its centre (mean of the cells' ``xy``, metres) and its radius (the
+        largest distance from that centre to one of its cells, metres)."""
+        if len(self.ids) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 2)), np.zeros(0)
+        # the 3-bit digit of resolution r sits at bit 3 * (15 - r)
+        parent = self.ids >> np.uint64(3 * (15 - self.resolution + BLOCK_LEVELS))
+        starts = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1]])
+        counts = np.diff(np.r_[starts, len(parent)])
+        centres = np.add.reduceat(self.xy, starts, axis=0) / counts[:, None]
+        offset = self.xy - np.repeat(centres, counts, axis=0)
+        radius = np.sqrt(np.maximum.reduceat((offset ** 2).sum(axis=1), starts))
+        return starts, centres, radius
+
+    @cached_property
+    def tree(self) -> cKDTree:
+        """KD-tree of the cell centres in metres, for edits touching the cells near a point."""
+        return cKDTree(self.xy)
+
+
+def _fingerprint(streets: gpd.GeoDataFrame) -> str:
+    """A digest of the street codes and geometries, in the frame's order."""
+    digest = hashlib.blake2b(digest_size=16)
+    for code in streets["code"].astype(str):
+        digest.update(code.encode() + b"\0")
+    for wkb in shapely.to_wkb(streets.geometry.to_numpy(), hex=False):
+        digest.update(wkb)
+    return digest.hexdigest()
+
+
+def _hex_ids(ids: np.ndarray) -> pd.Index:
+    """Hex-string H3 ids for uint64 ids."""
+    strings = pa.array(cells_to_string(pa.array(ids, type=pa.uint64())))
+    return pd.Index(strings.to_pandas(), name="cell", dtype="str")
+
+
+def _build_grid(streets: gpd.GeoDataFrame, resolution: int) -> Grid:
+    codes = streets["code"].to_numpy()
+    order = np.argsort(codes.astype(str), kind="stable")
+    wkb = shapely.to_wkb(streets.geometry.to_numpy()[order])
+    cells = pa.array(wkb_to_cells(pa.array(wkb, type=pa.binary()), resolution,
+                                  containment_mode=ContainmentMode.ContainsCentroid))
+    flat = np.asarray(cells.flatten(), dtype=np.uint64)
+    lengths = np.diff(np.asarray(cells.offsets))
+    # np.unique keeps a cell's first occurrence: the street with the lowest code.
+    ids, first = np.unique(flat, return_index=True)
+    street = order[np.repeat(np.arange(len(order)), lengths)[first]].astype(np.int32)
+    if len(ids):
+        centres = pa.record_batch(cells_to_coordinates(pa.array(ids, type=pa.uint64())))
+        lat = np.asarray(centres.column("lat"), dtype=float)
+        lon = np.asarray(centres.column("lng"), dtype=float)
+    else:
+        lat = lon = np.zeros(0)
+    xy = metric_xy(lon, lat)
+    frame = pd.DataFrame({"code": pd.array(codes.astype(str), dtype="str").take(street),
+                          "lon": lon, "lat": lat}, index=_hex_ids(ids))
+    for array in (ids, street, lon, lat, xy):
+        array.flags.writeable = False
+    return Grid(resolution=resolution, codes=codes, ids=ids, street=street, lon=lon, lat=lat,
+                xy=xy, frame=frame)
+
+
+class _GridCache:
+    """The last ``GRID_CACHE_SIZE`` grids, keyed by (boundaries fingerprint, resolution)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.grids: OrderedDict[tuple[str, int], Grid] = OrderedDict()
+
+    def get(self, streets: gpd.GeoDataFrame, resolution: int) -> Grid:
+        key = (_fingerprint(streets), resolution)
+        if key in self.grids:
+            self.grids.move_to_end(key)
+        else:
+            self.grids[key] = _build_grid(streets, resolution)
+            while len(self.grids) > self.size:
+                self.grids.popitem(last=False)
+        return self.grids[key]
+
+    def clear(self) -> None:
+        self.grids.clear()
+
+
+_GRIDS = _GridCache(GRID_CACHE_SIZE)
+
+
+def street_grid(streets: gpd.GeoDataFrame, *, resolution: int, cached: bool = True) -> Grid:
+    """The cells of ``streets`` at ``resolution`` as a :class:`Grid`.
+
+    Parameters
+    ----------
+    streets
+        Street polygons in EPSG:4326 with a unique ``code``.
+    resolution
+        H3 resolution, 7–12.
+    cached
+        Reuse the grid of the same boundaries (codes and geometries, in the same order) and
+        resolution computed earlier in this process; False always recomputes it.
+
+    Raises
+    ------
+    InputError
+        When the resolution is outside 7–12 or the streets are not in EPSG:4326.
+    """
+    resolution = validate_resolution(resolution)
+    if streets.crs is None or not streets.crs.equals(STORAGE_CRS):
+        raise InputError(f"streets must be in {STORAGE_CRS}, got {streets.crs}")
+    if not cached:
+        return _build_grid(streets, resolution)
+    return _GRIDS.get(streets, resolution)
 
 
 def street_cells(streets: gpd.GeoDataFrame, *, resolution: int) -> pd.DataFrame:
@@ -58,20 +221,12 @@ def street_cells(streets: gpd.GeoDataFrame, *, resolution: int) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame indexed by ``cell`` (H3 id) with ``code`` (the street's) and ``lon``/``lat`` of the
-    cell centre in WGS-84 degrees. A cell whose centre lies exactly on a shared border goes to
-    the street with the lowest code, so every cell has exactly one street.
+    DataFrame indexed by ``cell`` (H3 id, hex string; ascending) with ``code`` (the street's)
+    and ``lon``/``lat`` of the cell centre in WGS-84 degrees. A cell whose centre lies exactly
+    on a shared border goes to the street with the lowest code, so every cell has exactly one
+    street. A copy: changing it does not change the cached grid.
     """
-    resolution = validate_resolution(resolution)
-    if streets.crs is None or not streets.crs.equals(STORAGE_CRS):
-        raise InputError(f"streets must be in {STORAGE_CRS}, got {streets.crs}")
-    ordered = streets.sort_values("code", kind="stable")
-    pairs = [(cell, code) for code, geom in zip(ordered["code"], ordered.geometry, strict=True)
-             for cell in _cells_of(geom, resolution)]
-    frame = pd.DataFrame(pairs, columns=["cell", "code"]).drop_duplicates("cell", keep="first")
-    centres = np.array([h3.cell_to_latlng(c) for c in frame["cell"]], dtype=float).reshape(-1, 2)
-    frame["lon"], frame["lat"] = centres[:, 1], centres[:, 0]
-    return frame.set_index("cell")
+    return street_grid(streets, resolution=resolution).frame.copy(deep=False)
 
 
 def spread_population(cells: pd.DataFrame, streets: gpd.GeoDataFrame) -> pd.Series:
