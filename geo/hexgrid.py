@@ -112,6 +112,14 @@ class Grid:
         return starts, centres, radius
 
     @cached_property
+    def by_street(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cell positions ordered by street (ascending within each) and where each street's
+        run starts and ends: the cells of street ``s`` are ``order[bounds[s]:bounds[s + 1]]``."""
+        order = np.argsort(self.street, kind="stable")
+        bounds = np.searchsorted(self.street[order], np.arange(len(self.codes) + 1))
+        return order, bounds
+
+    @cached_property
     def tree(self) -> cKDTree:
         """KD-tree of the cell centres in metres, for edits touching the cells near a point."""
         return cKDTree(self.xy)

@@ -242,10 +242,14 @@ class CategoryState:
         if len(cells) == 0:
             return
         self.covered[cells] = now
-        sign = np.where(now, 1, -1)
         street = self.grid.street[cells]
-        np.add.at(self.covered_cells, street, sign)
-        np.add.at(self.covered_weight, street, sign * self.weight[cells])
+        np.add.at(self.covered_cells, street, np.where(now, 1, -1))
+        order, bounds = self.grid.by_street
+        for s in np.unique(street):  # summed again in cell order, as a full run sums
+            run = order[bounds[s]:bounds[s + 1]]
+            self.covered_weight[s] = np.bincount(np.zeros(len(run), dtype=np.intp),
+                                                 weights=self.weight[run] * self.covered[run],
+                                                 minlength=1)[0]
 
     def _active_tree(self) -> tuple[cKDTree | None, np.ndarray]:
         slots = np.flatnonzero(self.active)
