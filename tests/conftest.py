@@ -13,6 +13,7 @@ from pyproj import Transformer
 
 from geo.config import METRIC_CRS, STORAGE_CRS
 from geo.targets import targets_from_mapping
+from tests import e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -94,3 +95,36 @@ def _no_stored_dataset(tmp_path_factory, monkeypatch):
     folder = tmp_path_factory.mktemp("state")
     monkeypatch.setattr(ui.data, "DATASET_FILE", folder / "dataset.gpkg")
     return folder / "dataset.gpkg"
+
+
+# -- the browser tests' browser and page (helpers in tests/e2e.py) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright, for one test module."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as playwright:
+        chromium = e2e.launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records console errors, dialogs and attempts to leave 127.0.0.1."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.problems = {"console": [], "dialogs": [], "outside": []}
+    page.on("console", lambda m: m.type == "error" and page.problems["console"].append(m.text))
+    page.on("pageerror", lambda e: page.problems["console"].append(str(e)))
+
+    def on_dialog(dialog) -> None:
+        page.problems["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    e2e.block_outside_requests(page, page.problems["outside"])
+    yield page
+    context.close()

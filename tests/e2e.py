@@ -109,3 +109,20 @@ def map_frame(page, *, timeout: float = 60_000):
     frame = page.frame_locator("iframe").first
     frame.locator("path.street-boundary").first.wait_for(timeout=timeout)
     return frame
+
+
+
+def wait_idle(page) -> None:
+    """Until Streamlit has finished running the script."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                           timeout=90_000)
+
+
+def open_page(page, app_url: str, link: str, heading: str) -> None:
+    """Open the app at its root and go to a page through the sidebar, as a user does (a deep
+    link makes Streamlit's own client probe and log 404s); wait for its ``heading``."""
+    page.goto(f"{app_url}/")
+    wait_idle(page)
+    page.get_by_test_id("stSidebarNav").get_by_text(link, exact=True).click()
+    page.get_by_role("heading", name=heading).wait_for(timeout=90_000)
+    wait_idle(page)

@@ -12,11 +12,11 @@ from tests.e2e import (
     CHROMIUM,
     HOSTILE_ADDRESS,
     HOSTILE_NAME,
-    block_outside_requests,
     data_dir_with_hostile_facility,
-    launch_chromium,
     map_frame,
+    open_page,
     streamlit_app,
+    wait_idle,
 )
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -26,7 +26,9 @@ if not CHROMIUM.exists():
 
 #: Sidebar link → the page's heading.
 PAGES = {"总览": "长宁区 15 分钟社区生活圈设施覆盖", "地图浏览": "地图浏览", "街道视图": "街道视图",
-         "情景模拟": "情景模拟", "目标与数据": "目标与数据"}
+         "情景模拟": "情景模拟", "目标与数据": "目标与数据", "数据导入": "数据导入"}
+#: Pages without a coverage map.
+NO_MAP = ("目标与数据", "数据导入")
 FIND_MAP = "Object.values(window).find(v => v instanceof L.Map)"
 
 
@@ -37,54 +39,10 @@ def app_url(tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    """A fresh page that records console errors, dialogs and attempts to leave 127.0.0.1."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.problems = {"console": [], "dialogs": [], "outside": []}
-    page.on("console", lambda m: m.type == "error" and page.problems["console"].append(m.text))
-    page.on("pageerror", lambda e: page.problems["console"].append(str(e)))
-
-    def on_dialog(dialog) -> None:
-        page.problems["dialogs"].append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    block_outside_requests(page, page.problems["outside"])
-    yield page
-    context.close()
-
-
-
-def _open(page, app_url: str, link: str) -> None:
-    """Open the app at its root and go to a page through the sidebar, as a user does (a deep
-    link makes Streamlit's own client probe and log 404s)."""
-    page.goto(f"{app_url}/")
-    _wait_idle(page)
-    page.get_by_test_id("stSidebarNav").get_by_text(link, exact=True).click()
-    page.get_by_role("heading", name=PAGES[link]).wait_for(timeout=90_000)
-    _wait_idle(page)
-
-
-def _wait_idle(page) -> None:
-    """Until Streamlit has finished running the script."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                           timeout=90_000)
-
-
 @pytest.mark.parametrize("link", list(PAGES))
 def test_every_page_loads_without_error_text(page, app_url, link):
-    _open(page, app_url, link)
-    if link != "目标与数据":
+    open_page(page, app_url, link, PAGES[link])
+    if link not in NO_MAP:
         map_frame(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
@@ -95,7 +53,7 @@ def test_every_page_loads_without_error_text(page, app_url, link):
 
 
 def test_map_explorer_draws_ten_streets_and_toggles_a_category(page, app_url):
-    _open(page, app_url, "地图浏览")
+    open_page(page, app_url, "地图浏览", PAGES["地图浏览"])
     frame = map_frame(page)
     assert frame.locator("path.street-boundary").count() == 10
     assert frame.locator(".street-label").count() == 10
@@ -117,7 +75,7 @@ def test_map_explorer_draws_ten_streets_and_toggles_a_category(page, app_url):
 
 
 def test_a_hostile_name_renders_as_text_and_opens_no_dialog(page, app_url):
-    _open(page, app_url, "地图浏览")
+    open_page(page, app_url, "地图浏览", PAGES["地图浏览"])
     frame = map_frame(page)
     frame.get_by_text("设施: 菜市场").click()
     tooltip = frame.locator(".leaflet-tooltip")
@@ -150,11 +108,11 @@ def _choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
     page.get_by_label(label).first.click()
     page.get_by_role("option", name=option).click()
-    _wait_idle(page)
+    wait_idle(page)
 
 
 def test_clicking_the_scenario_map_adds_a_facility_and_changes_the_street(page, app_url):
-    _open(page, app_url, "情景模拟")
+    open_page(page, app_url, "情景模拟", PAGES["情景模拟"])
     _choose(page, "设施类别", "菜市场")
     frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']").first
     frame.locator("path.street-boundary").nth(9).wait_for(timeout=60_000)
@@ -175,10 +133,10 @@ def test_clicking_the_scenario_map_adds_a_facility_and_changes_the_street(page, 
             continue
     lon, lat = (float(v) for v in picked.inner_text().split("：")[1].split(", "))
     assert (lon, lat) == pytest.approx((121.370, 31.200), abs=2e-3)  # within ~200 m
-    _wait_idle(page)
+    wait_idle(page)
     page.get_by_role("button", name="新增菜市场").click()
     page.get_by_text("1. add market NEW-1").wait_for(timeout=60_000)
-    _wait_idle(page)
+    wait_idle(page)
     change = page.get_by_text("· 程家桥街道: ")
     change.wait_for(timeout=30_000)
     before, after = (float(v.rstrip("%")) for v in change.inner_text().split(": ")[1].split(" → "))
