@@ -61,6 +61,7 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "TiandituProvider",
+    "geocoder_for",
     "normalise_address",
     "provider_from_name",
     "server_options",
@@ -400,3 +401,30 @@ class Geocoder:
             if progress is not None:
                 progress(done, len(distinct))
         return [replace(answers[normalise_address(a)], address=a) for a in addresses]
+
+
+def geocoder_for(name: str, *, env: Mapping[str, str] | None = None,
+                 secrets: Mapping[str, str] | None = None,
+                 cache_path: str | Path = GEOCODE_CACHE) -> Geocoder:
+    """The geocoder the CLI's ``--geocode`` and the Data page use: provider ``name`` with its
+    key from ``env`` (default :data:`os.environ`) or ``secrets``, its answers cached at
+    ``cache_path``, its requests spaced by :data:`MIN_INTERVAL_S` and sent to
+    ``$CHANGNING_GEOCODE_URL`` when that is set (a stand-in server).
+
+    Raises
+    ------
+    InputError
+        For an unknown provider, a missing key, a bad ``CHANGNING_GEOCODE_URL`` or a cache that
+        cannot be opened.
+    """
+    from geo.store import StoreError
+
+    env = os.environ if env is None else env
+    options = server_options(name, env.get(GEOCODE_URL_VARIABLE))
+    provider = provider_from_name(name, env=env, secrets=secrets, **options)
+    try:
+        cache = GeocodeCache(cache_path)
+    except StoreError as exc:
+        raise InputError(f"geocoding cache: {exc}") from exc
+    return Geocoder(provider, cache=cache,
+                    min_interval_s=MIN_INTERVAL_S[str(name).strip().lower()])

@@ -18,10 +18,18 @@ from streamlit.testing.v1 import AppTest
 from geo.config import METRIC_CRS
 from geo.coords import wgs84_to_gcj02
 from geo.dataset_io import read_dataset, write_dataset
+from geo.geocode import GEOCODE_URL_VARIABLE
 from geo.io import read_demo, read_targets
 from tests.conftest import ROOT
+from tests.geocode_stub import (
+    AMAP_PATH,
+    KNOWN_WGS84,
+    STUB_KEY,
+    geocode_stub,  # noqa: F401 - the fixture
+)
 from tests.test_app import TIMEOUT
 
+ADDRESS = "长宁路1187号"
 #: Two points inside Changning (WGS-84) and one in Pudong, outside the study area.
 INSIDE = [(121.4000, 31.2150), (121.3800, 31.2050)]
 OUTSIDE = (121.5500, 31.2300)
@@ -220,3 +228,36 @@ def test_every_page_shows_an_imported_dataset(_no_stored_dataset, two_streets,
         assert street.selectbox(key="street").options == ["甲街道", "乙街道"]
     finally:
         st.cache_data.clear()
+
+
+def test_rows_with_addresses_are_geocoded(page, monkeypatch, tmp_path,
+                                          geocode_stub):  # noqa: F811 - the imported fixture
+    import ui.importing
+
+    monkeypatch.setenv("AMAP_KEY", STUB_KEY)
+    monkeypatch.setenv(GEOCODE_URL_VARIABLE, geocode_stub.url)
+    monkeypatch.setattr(ui.importing, "GEOCODE_CACHE", tmp_path / "geocode.sqlite")
+    sheet = pd.DataFrame({"名称": ["长宁食堂", "无此食堂"], "地址": [ADDRESS, "不存在路0号"]})
+    at = _upload(page, "fac_upload", "食堂.csv", sheet.to_csv(index=False).encode(), "text/csv")
+    at.radio(key="fac_category_how").set_value("one").run()
+    at.selectbox(key="fac_category").set_value("canteen").run()
+    at.selectbox(key="fac_geocode").set_value("amap").run()
+    at.button(key="fac_check").click().run()
+    assert not at.exception, at.exception
+    assert _metrics(at) == {"可导入": "1", "被拒绝": "1"}
+    rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert list(rejected["reason"]) == ["geocoding failed: no match"]
+    accepted = next(d.value for d in at.dataframe if "lon" in d.value.columns)
+    lon, lat = KNOWN_WGS84[ADDRESS]
+    assert (accepted.loc[0, "lon"], accepted.loc[0, "lat"]) == pytest.approx((lon, lat), abs=1e-6)
+    assert geocode_stub.count(path=AMAP_PATH) == 2
+
+
+def test_a_missing_provider_key_is_one_error(page, monkeypatch):
+    monkeypatch.delenv("AMAP_KEY", raising=False)
+    sheet = pd.DataFrame({"名称": ["长宁食堂"], "地址": [ADDRESS], "类型": ["canteen"]})
+    at = _upload(page, "fac_upload", "食堂.csv", sheet.to_csv(index=False).encode(), "text/csv")
+    at.selectbox(key="fac_geocode").set_value("amap").run()
+    at.button(key="fac_check").click().run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1 and "AMAP_KEY" in at.error[0].value

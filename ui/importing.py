@@ -7,7 +7,6 @@ coordinates) and applied only when the user says so; applying writes the whole d
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import streamlit as st
 from geo._errors import InputError
 from geo.dataset import FACILITY_MODES, Dataset, prefix_ids, with_boundaries, with_facilities
 from geo.dataset_io import reset_dataset, write_dataset
-from geo.geocode import PROVIDER_NAMES, GeocodeCache, Geocoder, provider_from_name
+from geo.geocode import GEOCODE_CACHE, PROVIDER_NAMES, Geocoder, geocoder_for
 from geo.importer import (
     FIELD_ALIASES,
     ImportReport,
@@ -227,10 +226,8 @@ def facility_choices(table: pd.DataFrame, targets: Targets, file_id: str) -> Fac
 
 
 def _geocoder(name: str) -> Geocoder | None:
-    if not name:
-        return None
-    provider = provider_from_name(name, env=os.environ, secrets=_secrets())
-    return Geocoder(provider, cache=GeocodeCache())
+    """The provider's geocoder (key from the environment or secrets, answers cached)."""
+    return geocoder_for(name, secrets=_secrets(), cache_path=GEOCODE_CACHE) if name else None
 
 
 def check_facilities(table: pd.DataFrame, choices: FacilityChoices, *, targets: Targets,
