@@ -105,6 +105,7 @@ def test_a_gcj02_market_list_is_checked_and_replaces_the_demo_markets(page, _no_
     markets = stored.facilities[stored.facilities["category"] == "market"].sort_values("id")
     assert list(markets["id"]) == ["mkt-1", "mkt-2"]
     assert list(markets["name"]) == ["天山菜场", "虹桥菜场"]
+    assert set(markets["source"]) == {"import: 菜场.csv"}
     _, distance = Geod(ellps="WGS84").inv(markets["lon"], markets["lat"],
                                           [p[0] for p in INSIDE], [p[1] for p in INSIDE])[1:]
     assert np.max(distance) < 1.0

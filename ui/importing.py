@@ -231,7 +231,7 @@ def _geocoder(name: str) -> Geocoder | None:
 
 
 def check_facilities(table: pd.DataFrame, choices: FacilityChoices, *, targets: Targets,
-                     dataset: Dataset) -> ImportReport:
+                     dataset: Dataset, name: str) -> ImportReport:
     """Every row of ``table`` accepted or rejected (geocoding with a progress bar)."""
     geocoder = _geocoder(choices.provider)
     bar = st.progress(0.0, text=t("地址解析中…", "Geocoding…")) if geocoder else None
@@ -245,7 +245,8 @@ def check_facilities(table: pd.DataFrame, choices: FacilityChoices, *, targets: 
     report = import_facilities(table, known_categories=targets.keys(), mapping=choices.mapping,
                                crs=parse_crs(choices.crs_text), category=choices.category,
                                category_field=choices.category_field,
-                               area=placement_area(dataset.streets, targets), **geocoding)
+                               area=placement_area(dataset.streets, targets),
+                               source=f"import: {name}", **geocoding)
     if bar is not None:
         bar.empty()
     return report
@@ -313,7 +314,7 @@ def facilities_panel(targets: Targets) -> None:
     key = choices.key(upload.file_id)
     if st.button(t("检查", "Check"), key="fac_check"):
         report = _shown(lambda: check_facilities(table, choices, targets=targets,
-                                                 dataset=load_dataset()))
+                                                 dataset=load_dataset(), name=upload.name))
         st.session_state["fac_report"] = (key, report) if report is not None else None
     checked = st.session_state.get("fac_report")
     if not checked:
