@@ -13,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from geo._errors import InputError, raise_if_problems
@@ -267,14 +268,32 @@ def _grid_cell_coverage(index: pd.Index, nearest: dict[str, _Nearest]) -> pd.Dat
     distance = np.concatenate([v.distance for v in nearest.values()])
     radius = np.repeat([v.radius_m for v in nearest.values()], n)
     return pd.DataFrame({
-        "cell": index.array.take(np.tile(np.arange(n), k)),
-        "category": pd.array(list(nearest), dtype="str").take(np.repeat(np.arange(k), n)),
+        "cell": _repeated(index.array, k),
+        "category": _repeated(pd.array(list(nearest), dtype="str"), n, each=True),
         "distance_m": distance,
         "nearest_id": ids.take(position, allow_fill=True),
         "nearest_name": names.take(position, allow_fill=True),
         "radius_m": radius,
         "covered": distance <= radius,
     }, columns=columns)
+
+
+def _repeated(strings: pd.api.extensions.ExtensionArray, times: int, *, each: bool = False
+              ) -> pd.api.extensions.ExtensionArray:
+    """``strings`` repeated ``times`` over (each element ``times`` in a row with ``each``);
+    Arrow-backed strings are repeated without copying them one by one."""
+    data = getattr(strings, "_pa_array", None)
+    if data is None or not isinstance(strings, pd.arrays.ArrowStringArray):
+        n = len(strings)
+        return strings.take(np.repeat(np.arange(n), times) if each
+                            else np.tile(np.arange(n), times))
+    if each:
+        chunks = [pa.repeat(pa.scalar(value, type=data.type), times)
+                  for value in data.to_pylist()]
+        data = pa.chunked_array(chunks, type=data.type)
+    else:
+        data = pa.chunked_array(list(data.chunks) * times, type=data.type)
+    return pd.arrays.ArrowStringArray(data, dtype=strings.dtype)
 
 
 class _Deferred:
