@@ -3,7 +3,8 @@
     python cli.py coverage [--boundaries PATH] [--facilities PATH ...] [--resolution 10]
                            [--targets PATH] [--code-field F] [--name-field F]
                            [--population-field F] [--radius CATEGORY=METRES ...]
-                           [--scenario FILE] --format json
+                           [--scenario FILE] [--engine local|dask [--scheduler ADDRESS]]
+                           --format json
     python cli.py suggest --category C --k K [--street CODE] [--resolution R]
                           [the input options of coverage] --format json
     python cli.py report (--street CODE | --all) [--scenario FILE]
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Greedy maximal covering over the H3 cell centres: each site's figures "
                     "count only what the sites before it did not cover.")
     _json_format(coverage)
+    _engine_options(coverage)
     _json_format(suggest)
     suggest.add_argument("--category", required=True, help="facility category")
     suggest.add_argument("--k", type=int, required=True, help="number of sites, 1–20")
@@ -243,10 +245,29 @@ def _inputs(args: argparse.Namespace, *, with_scenario: bool = True) -> tuple:
     return streets, facilities, targets
 
 
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=["local", "dask"], default="local",
+                        help="local: in this process (default); dask: on a dask.distributed "
+                             "cluster, partitioned by H3 parent cell, same result")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="with --engine dask: the scheduler to use, e.g. tcp://host:8786 "
+                             "(default: a local cluster of 2 workers)")
+
+
 def run_coverage(args: argparse.Namespace) -> dict:
     """Read the inputs named by ``args`` and compute the coverage JSON."""
+    if args.scheduler and args.engine != "dask":
+        raise InputError("--scheduler needs --engine dask")
     streets, facilities, targets = _inputs(args)
-    result = compute_coverage(streets, facilities, targets, resolution=args.resolution)
+    if args.engine == "dask":
+        # dask loads only for this engine, so the CLI starts fast without it
+        from geo.dask_engine import compute_coverage_dask, dask_client
+
+        with dask_client(args.scheduler) as client:
+            result = compute_coverage_dask(streets, facilities, targets,
+                                           resolution=args.resolution, client=client)
+    else:
+        result = compute_coverage(streets, facilities, targets, resolution=args.resolution)
     return coverage_to_dict(result)
 
 
