@@ -6,7 +6,9 @@ Distances are straight lines in metres, measured in the metric CRS (UTM 51N).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +42,8 @@ __all__ = [
 ]
 
 SHARE_TOLERANCE = 1e-12
+#: Grids of at least this many cells compute their categories on parallel threads.
+PARALLEL_CELLS = 100_000
 
 
 def active_facilities(facilities: pd.DataFrame) -> pd.DataFrame:
@@ -215,16 +219,40 @@ class _Nearest:
     ids: np.ndarray
     names: np.ndarray
     radius_m: float
+    covered_cells: np.ndarray  # per street, float
+    covered_weight: np.ndarray  # per street
 
 
-def _nearest_on_grid(grid: Grid, facilities: pd.DataFrame, radius_m: float) -> _Nearest:
-    """The nearest of ``facilities`` (all of them count) to each cell of ``grid``."""
+def _nearest_on_grid(grid: Grid, facilities: pd.DataFrame, radius_m: float,
+                     weight: np.ndarray) -> _Nearest:
+    """The nearest of ``facilities`` (all of them count) to each cell of ``grid``, and the
+    covered cells and residents (``weight`` a cell) of each street."""
     distance, position = nearest_in_blocks(grid.xy, _metric_xy(facilities["lon"],
                                                                facilities["lat"]),
                                            blocks=grid.blocks)
+    within = distance <= radius_m
+    size = len(grid.codes)
     return _Nearest(distance=distance, position=position,
                     ids=facilities["id"].to_numpy(dtype=object),
-                    names=facilities["name"].to_numpy(dtype=object), radius_m=float(radius_m))
+                    names=facilities["name"].to_numpy(dtype=object), radius_m=float(radius_m),
+                    covered_cells=np.bincount(grid.street, weights=within, minlength=size),
+                    covered_weight=np.bincount(grid.street, weights=weight * within,
+                                               minlength=size))
+
+
+def _nearest_by_category(grid: Grid, usable: pd.DataFrame, targets: Targets,
+                         categories: Sequence[str], weight: np.ndarray) -> dict[str, _Nearest]:
+    """:func:`_nearest_on_grid` of each category, on as many threads as there are cores (the
+    KD-tree and numpy release the GIL)."""
+    def one(category: str) -> _Nearest:
+        return _nearest_on_grid(grid, usable[usable["category"] == category],
+                                targets[category].radius_m, weight)
+
+    threads = min(len(categories), os.cpu_count() or 1)
+    if threads < 2 or len(grid) < PARALLEL_CELLS:
+        return {c: one(c) for c in categories}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return dict(zip(categories, pool.map(one, categories), strict=True))
 
 
 def _grid_streets(streets: gpd.GeoDataFrame, grid: Grid, weight: np.ndarray,
@@ -237,9 +265,7 @@ def _grid_streets(streets: gpd.GeoDataFrame, grid: Grid, weight: np.ndarray,
     covered = np.zeros((size, len(nearest)))
     covered_weight = np.zeros((size, len(nearest)))
     for j, near in enumerate(nearest.values()):
-        within = near.distance <= near.radius_m
-        covered[:, j] = np.bincount(grid.street, weights=within, minlength=size)
-        covered_weight[:, j] = np.bincount(grid.street, weights=weight * within, minlength=size)
+        covered[:, j], covered_weight[:, j] = near.covered_cells, near.covered_weight
     cells, total = cells[:, None], total[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = {  # street-major, as _street_category_groups numbers them
@@ -392,9 +418,9 @@ def compute_coverage(
     cells = grid.frame.copy(deep=False)
     cells["population"] = _spread_on_grid(grid, streets)
     usable = active_facilities(facilities)
-    nearest = {c: _nearest_on_grid(grid, usable[usable["category"] == c], targets[c].radius_m)
-               for c in chosen}
-    return _engine_result(streets, grid, cells, nearest, facilities, targets)
+    weight = cells["population"].fillna(1.0).to_numpy(dtype=float)
+    nearest = _nearest_by_category(grid, usable, targets, chosen, weight)
+    return _engine_result(streets, grid, cells, weight, nearest, facilities, targets)
 
 
 def _spread_on_grid(grid: Grid, streets: gpd.GeoDataFrame) -> np.ndarray:
@@ -416,9 +442,8 @@ class _Engine:
 
 
 def _engine_result(streets: gpd.GeoDataFrame, grid: Grid, cells: pd.DataFrame,
-                   nearest: dict[str, _Nearest], facilities: gpd.GeoDataFrame,
-                   targets: Targets) -> CoverageResult:
-    weight = cells["population"].fillna(1.0).to_numpy(dtype=float)
+                   weight: np.ndarray, nearest: dict[str, _Nearest],
+                   facilities: gpd.GeoDataFrame, targets: Targets) -> CoverageResult:
     per_street = _grid_streets(streets, grid, weight, nearest, facilities, targets)
     index = cells.index
     result = CoverageResult(
@@ -533,10 +558,9 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
     engine = result.__dict__.get("_engine")
     if engine is not None and result.cells.index is engine.index:
         usable = active_facilities(facilities)
-        fresh_nearest = {c: _nearest_on_grid(engine.grid, usable[usable["category"] == c],
-                                             targets[c].radius_m) for c in categories}
-        nearest = {c: fresh_nearest.get(c, engine.nearest.get(c)) for c in order}
         weight = result.cells["population"].fillna(1.0).to_numpy(dtype=float)
+        fresh_nearest = _nearest_by_category(engine.grid, usable, targets, categories, weight)
+        nearest = {c: fresh_nearest.get(c, engine.nearest.get(c)) for c in order}
         per_street_new = _grid_streets(result.boundaries, engine.grid, weight,
                                        fresh_nearest, usable, targets)
         per_street_kept = result.streets[~result.streets["category"].isin(categories)]

@@ -66,7 +66,7 @@ def nearest_in_blocks(
     if blocks is None:
         return _query(tree, xy)
     starts, centres, radius = blocks
-    block_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    counts = np.diff(np.r_[starts, n])
     most = min(candidates, m)
     if m <= candidates:
         near = np.broadcast_to(np.arange(m), (len(starts), m))
@@ -77,19 +77,23 @@ def nearest_in_blocks(
         tier = np.zeros(len(starts), dtype=np.int64)  # 0: query the points one by one
         for t in sorted({min(2 ** i, most) for i in range(most.bit_length())}, reverse=True):
             tier[distance[:, t] > enough] = t
-    point_tier = tier[block_of]
     out_distance, out_position = np.empty(n), np.empty(n, dtype=np.int64)
+    fx, fy = facility_xy[:, 0], facility_xy[:, 1]
     for t in np.unique(tier):
-        chosen = np.flatnonzero(point_tier == t)
+        chosen_blocks = np.flatnonzero(tier == t)
+        size = counts[chosen_blocks]
+        block = np.repeat(chosen_blocks, size)
+        # the positions of the chosen blocks' points: each block's run, one after the other
+        chosen = np.arange(len(block)) + np.repeat(starts[chosen_blocks] - np.cumsum(size)
+                                                   + size, size)
         if t == 0:
             out_distance[chosen], out_position[chosen] = _query(tree, xy[chosen])
             continue
-        block = block_of[chosen]
         px, py = xy[chosen, 0], xy[chosen, 1]
         best, which = np.full(len(chosen), np.inf), np.zeros(len(chosen), dtype=np.int8)
         for j in range(t):
-            dx = px - facility_xy[near[:, j], 0][block]
-            dy = py - facility_xy[near[:, j], 1][block]
+            dx = px - fx[near[:, j]][block]
+            dy = py - fy[near[:, j]][block]
             squared = dx * dx + dy * dy
             which = np.where(squared < best, j, which)
             best = np.minimum(best, squared)
