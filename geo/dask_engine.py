@@ -27,6 +27,8 @@ cluster) opens one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import h3ronpy
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
@@ -244,10 +247,37 @@ def compute_coverage_dask(
             grid, partitions=PARTITIONS_PER_THREAD * threads)
     arrays = _nearest_dask(grid, xy, client=client, parent_resolution=parent_resolution,
                            halo_m=max((float(targets[c].radius_m) for c in chosen), default=0.0))
-    nearest = {c: _Nearest(distance=arrays[c][0], position=arrays[c][1],
-                           ids=per_category[c]["id"].to_numpy(dtype=object),
-                           names=per_category[c]["name"].to_numpy(dtype=object),
-                           radius_m=float(targets[c].radius_m)) for c in chosen}
+    return _local_assembly(streets, grid, cells, per_category, arrays, facilities, targets)
+
+
+def _local_assembly(streets: gpd.GeoDataFrame, grid: Grid, cells: pd.DataFrame,
+                    per_category: dict[str, pd.DataFrame],
+                    arrays: dict[str, tuple[np.ndarray, np.ndarray]],
+                    facilities: gpd.GeoDataFrame, targets: Targets) -> CoverageResult:
+    """The result the local engine assembles from each category's nearest distances and
+    facility positions, by its own (private) code, following its signatures as they change.
+
+    A public ``compute_coverage`` hook taking these arrays would replace this bridge.
+    """
+    weight = cells["population"].fillna(1.0).to_numpy(dtype=float)
+    fields = {f.name for f in dataclasses.fields(_Nearest)}
+    nearest = {}
+    for category, rows in per_category.items():
+        distance, position = arrays[category]
+        radius_m = float(targets[category].radius_m)
+        extra = {}
+        if "covered_cells" in fields:  # per-street sums kept with the arrays
+            within = distance <= radius_m
+            size = len(grid.codes)
+            extra = {"covered_cells": np.bincount(grid.street, weights=within, minlength=size),
+                     "covered_weight": np.bincount(grid.street, weights=weight * within,
+                                                   minlength=size)}
+        nearest[category] = _Nearest(distance=distance, position=position,
+                                     ids=rows["id"].to_numpy(dtype=object),
+                                     names=rows["name"].to_numpy(dtype=object),
+                                     radius_m=radius_m, **extra)
+    if "weight" in inspect.signature(_engine_result).parameters:
+        return _engine_result(streets, grid, cells, weight, nearest, facilities, targets)
     return _engine_result(streets, grid, cells, nearest, facilities, targets)
 
 

@@ -159,7 +159,7 @@ def local(streets, facilities, radii):
     return compute_coverage(streets, facilities, radii, resolution=RESOLUTION)
 
 
-@pytest.mark.parametrize("parent", [PARENT, 8, None])
+@pytest.mark.parametrize("parent", [PARENT, 8, 9, None])  # 9: the kernel's blocks span parents
 def test_equals_the_local_engine_across_partition_edges(streets, facilities, radii, local,
                                                         client, parent):
     dask = compute_coverage_dask(streets, facilities, radii, resolution=RESOLUTION,
@@ -208,6 +208,18 @@ def test_ties_go_to_the_facility_the_local_engine_chooses(streets, facilities, r
                                      client=client, parent_resolution=parent)
         pd.testing.assert_series_equal(_rows(dask, "market").loc[tied.index, "nearest_id"],
                                        tied["nearest_id"])
+
+
+def test_a_dask_result_recomputes_as_a_local_one(streets, facilities, radii, local, client):
+    from geo.coverage import recompute
+
+    dask = compute_coverage_dask(streets, facilities, radii, resolution=RESOLUTION,
+                                 client=client, parent_resolution=PARENT)
+    moved = facilities.copy()
+    moved.loc[moved["id"] == "m-corner", ["lon", "lat"]] = moved.loc[
+        moved["id"] == "m-edge", ["lon", "lat"]].to_numpy()
+    assert_same(recompute(local, moved, radii, categories=["market"]),
+                recompute(dask, moved, radii, categories=["market"]))
 
 
 def test_a_bad_parent_resolution_is_refused(streets, facilities, radii, client):
