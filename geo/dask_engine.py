@@ -165,13 +165,19 @@ def _sub_blocks(blocks: Blocks, positions: np.ndarray) -> Blocks:
 
 # --- tasks (run on the workers) ----------------------------------------------------------------
 
-def _ties(xy: np.ndarray, facility_xy: np.ndarray, distance: np.ndarray) -> np.ndarray:
-    """Whether each point (metres) has a second facility within :data:`TIE_TOLERANCE_M` of the
-    nearest ``distance``."""
-    if len(facility_xy) < 2 or len(xy) == 0:
-        return np.zeros(len(xy), dtype=bool)
-    second, _ = cKDTree(facility_xy).query(xy, k=[2])
-    return second[:, 0] - distance <= TIE_TOLERANCE_M
+def _ties(xy: np.ndarray, facility_xy: np.ndarray, distance: np.ndarray, *,
+          within_m: float) -> np.ndarray:
+    """Whether each point (metres) whose nearest ``distance`` is at most ``within_m`` has a
+    second facility within :data:`TIE_TOLERANCE_M` of it."""
+    ties = np.zeros(len(xy), dtype=bool)
+    near = distance <= within_m
+    if len(facility_xy) < 2 or not near.any():
+        return ties
+    # the search stops past within_m: a farther cell is computed again anyway
+    second, _ = cKDTree(facility_xy).query(xy[near], k=[2],
+                                           distance_upper_bound=within_m + HALO_MARGIN_M)
+    ties[near] = second[:, 0] - distance[near] <= TIE_TOLERANCE_M
+    return ties
 
 
 def _partition_task(xy: np.ndarray, blocks: Blocks, halos: dict[str, tuple[np.ndarray,
@@ -182,7 +188,8 @@ def _partition_task(xy: np.ndarray, blocks: Blocks, halos: dict[str, tuple[np.nd
     out = {}
     for category, (positions, facility_xy) in halos.items():
         distance, nearest = nearest_in_blocks(xy, facility_xy, blocks=blocks)
-        again = (distance > exact_within_m) | _ties(xy, facility_xy, distance)
+        again = (distance > exact_within_m) | _ties(xy, facility_xy, distance,
+                                                     within_m=exact_within_m)
         found = nearest >= 0
         nearest[found] = positions[nearest[found]]
         out[category] = (distance, nearest, again)
