@@ -30,6 +30,7 @@ import asyncio
 import dataclasses
 import inspect
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -81,7 +82,7 @@ Blocks = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 # --- partitions (pure) -------------------------------------------------------------------------
 
-def _parent_keys(ids: np.ndarray, *, resolution: int, parent_resolution: int) -> np.ndarray:
+def _parent_keys(ids: np.ndarray, *, parent_resolution: int) -> np.ndarray:
     """A number per cell that is the same exactly for the cells of one parent."""
     # the 3-bit digit of resolution r sits at bit 3 * (15 - r)
     return np.asarray(ids, dtype=np.uint64) >> np.uint64(3 * (15 - parent_resolution))
@@ -93,7 +94,7 @@ def choose_parent_resolution(grid: Grid, *, partitions: int) -> int:
     ``partitions``."""
     ids = np.asarray(grid.ids, dtype=np.uint64)
     for parent in range(max(grid.resolution - BLOCK_LEVELS, 0), 0, -1):
-        keys = _parent_keys(ids, resolution=grid.resolution, parent_resolution=parent)
+        keys = _parent_keys(ids, parent_resolution=parent)
         if len(keys) == 0 or 1 + np.count_nonzero(keys[1:] != keys[:-1]) <= partitions:
             return parent
     return 0
@@ -132,7 +133,7 @@ def plan_partitions(grid: Grid, facility_xy: dict[str, np.ndarray], *, parent_re
     if len(grid) == 0:
         return []
     ids = np.asarray(grid.ids, dtype=np.uint64)
-    keys = _parent_keys(ids, resolution=grid.resolution, parent_resolution=parent_resolution)
+    keys = _parent_keys(ids, parent_resolution=parent_resolution)
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     stops = np.r_[starts[1:], len(keys)]
     parents = h3ronpy.change_resolution(ids[starts], parent_resolution).to_numpy()
@@ -369,7 +370,9 @@ def dask_client(scheduler: str | None = None, *, n_workers: int = 2,
     try:
         # a Client that fails to connect complains again when it is garbage-collected: reach
         # the scheduler first
-        asyncio.run(_reach(scheduler, timeout_s=timeout_s))
+        # (on a thread of its own: the caller may be running an event loop)
+        with ThreadPoolExecutor(max_workers=1) as probe:
+            probe.submit(asyncio.run, _reach(scheduler, timeout_s=timeout_s)).result()
         client = Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
