@@ -197,6 +197,32 @@ def test_nearest_beyond_the_halo_is_the_exact_global_one(streets, facilities, ra
     assert np.isinf(canteens["distance_m"]).all() and canteens["nearest_id"].isna().all()
 
 
+def test_a_farther_facility_in_the_halo_does_not_hide_a_nearer_one_outside_it(streets, client):
+    sports = targets_from_mapping({"categories": {"sports": {"radius_m": 200}}})
+    grid = street_grid(streets, resolution=RESOLUTION)
+    part = max(plan_partitions(grid, {}, parent_resolution=PARENT, halo_m=200),
+               key=lambda p: p.stop - p.start)
+    xy = grid.xy[part.start:part.stop]
+    cell = part.start + int(np.argmax(xy[:, 0]))  # on the partition's east edge
+    x, y = grid.xy[cell]
+    rows = [{"id": "s-halo", "name": "圈内", "category": "sports",  # in the halo, ~2 km west
+             "dx": xy[:, 0].min() - ORIGIN_X, "dy": y - ORIGIN_Y},
+            {"id": "s-out", "name": "圈外", "category": "sports",  # 400 m east, past the halo
+             "dx": x + 400 - ORIGIN_X, "dy": y - ORIGIN_Y}]
+    facilities = normalize_facilities(facility_frame(rows), known_categories=["sports"])
+    plan = plan_partitions(grid, _facility_xy(facilities), parent_resolution=PARENT,
+                           halo_m=200)
+    halo = next(p.halo["sports"] for p in plan if p.start == part.start)
+    assert list(facilities["id"].iloc[halo]) == ["s-halo"]
+    local = compute_coverage(streets, facilities, sports, resolution=RESOLUTION)
+    dask = compute_coverage_dask(streets, facilities, sports, resolution=RESOLUTION,
+                                 client=client, parent_resolution=PARENT)
+    assert_same(local, dask)
+    nearest = _rows(dask, "sports").loc[grid.frame.index[cell]]
+    assert nearest["nearest_id"] == "s-out"
+    assert nearest["distance_m"] == pytest.approx(400, abs=0.01)
+
+
 def test_ties_go_to_the_facility_the_local_engine_chooses(streets, facilities, radii, local,
                                                           client):
     markets = _rows(local, "market")
