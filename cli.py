@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -173,24 +172,9 @@ def _import_geocoder(name: str | None) -> Geocoder | None:
     cached in the state folder, requests sent to ``$CHANGNING_GEOCODE_URL`` when set."""
     if not name:
         return None
-    from geo.geocode import (
-        GEOCODE_CACHE,
-        GEOCODE_URL_VARIABLE,
-        MIN_INTERVAL_S,
-        GeocodeCache,
-        Geocoder,
-        provider_from_name,
-        server_options,
-    )
-    from geo.store import StoreError
+    from geo.geocode import geocoder_for
 
-    options = server_options(name, os.environ.get(GEOCODE_URL_VARIABLE))
-    provider = provider_from_name(name, **options)
-    try:
-        cache = GeocodeCache(GEOCODE_CACHE)
-    except StoreError as exc:
-        raise InputError(f"--geocode: {exc}") from exc
-    return Geocoder(provider, cache=cache, min_interval_s=MIN_INTERVAL_S[name])
+    return geocoder_for(name)
 
 
 def run_import(args: argparse.Namespace) -> dict:
