@@ -150,6 +150,7 @@ class CategoryState:
                                           minlength=streets)
         self._tree: cKDTree | None = None
         self._stale = False
+        grid.tree, grid.by_street  # noqa: B018  (built once per grid, before any edit)
 
     # -- edits ----------------------------------------------------------------------------
 
