@@ -95,14 +95,13 @@ def engine(name: str, repeat: int, edits: int) -> dict:
     from geo import hexgrid
     from geo.coverage import (
         _grid_streets,
-        _nearest_on_grid,
         _spread_on_grid,
         active_facilities,
         categories_present,
         compute_coverage,
     )
     from geo.hexgrid import metric_xy, street_grid
-    from geo.incremental import CategoryState
+    from geo.incremental import CategoryState, nearest_on_grid
 
     streets, facilities, targets, resolution = load(name)
     categories = categories_present(facilities, targets)
@@ -125,8 +124,8 @@ def engine(name: str, repeat: int, edits: int) -> dict:
     nearest = {}
     for c in categories:  # one at a time here; a run computes them on parallel threads
         out[f"nearest_{c}_s"], nearest[c] = best_of(
-            repeat, lambda c=c: _nearest_on_grid(grid, by_category[c], targets[c].radius_m,
-                                                 weight))
+            repeat, lambda c=c: nearest_on_grid(grid, by_category[c],
+                                                radius_m=targets[c].radius_m, weight=weight))
     out["streets_s"], _ = best_of(repeat, lambda: _grid_streets(streets, grid, weight, nearest,
                                                                 facilities, targets))
     # warm: same boundaries and resolution, other facilities each time

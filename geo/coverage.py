@@ -6,23 +6,25 @@ Distances are straight lines in metres, measured in the metric CRS (UTM 51N).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import shapely
 
 from geo._errors import InputError, raise_if_problems
 from geo.config import STORAGE_CRS
 from geo.hexgrid import Grid, cell_polygons, street_grid, validate_resolution
 from geo.hexgrid import metric_xy as _metric_xy
-from geo.incremental import nearest_in_blocks
+from geo.incremental import (
+    GridNearest,
+    cell_coverage_frame,
+    nearest_by_category,
+    nearest_in_blocks,
+)
 from geo.targets import Targets
 
 __all__ = [
@@ -42,8 +44,6 @@ __all__ = [
 ]
 
 SHARE_TOLERANCE = 1e-12
-#: Grids of at least this many cells compute their categories on parallel threads.
-PARALLEL_CELLS = 100_000
 
 
 def active_facilities(facilities: pd.DataFrame) -> pd.DataFrame:
@@ -210,53 +210,8 @@ def _street_table(streets: gpd.GeoDataFrame, categories: list[str],
     return stats[columns]
 
 
-@dataclass(frozen=True)
-class _Nearest:
-    """One category's nearest facility for every cell of a grid, in the grid's order."""
-
-    distance: np.ndarray
-    position: np.ndarray
-    ids: np.ndarray
-    names: np.ndarray
-    radius_m: float
-    covered_cells: np.ndarray  # per street, float
-    covered_weight: np.ndarray  # per street
-
-
-def _nearest_on_grid(grid: Grid, facilities: pd.DataFrame, radius_m: float,
-                     weight: np.ndarray) -> _Nearest:
-    """The nearest of ``facilities`` (all of them count) to each cell of ``grid``, and the
-    covered cells and residents (``weight`` a cell) of each street."""
-    distance, position = nearest_in_blocks(grid.xy, _metric_xy(facilities["lon"],
-                                                               facilities["lat"]),
-                                           blocks=grid.blocks)
-    within = distance <= radius_m
-    size = len(grid.codes)
-    return _Nearest(distance=distance, position=position,
-                    ids=facilities["id"].to_numpy(dtype=object),
-                    names=facilities["name"].to_numpy(dtype=object), radius_m=float(radius_m),
-                    covered_cells=np.bincount(grid.street, weights=within, minlength=size),
-                    covered_weight=np.bincount(grid.street, weights=weight * within,
-                                               minlength=size))
-
-
-def _nearest_by_category(grid: Grid, usable: pd.DataFrame, targets: Targets,
-                         categories: Sequence[str], weight: np.ndarray) -> dict[str, _Nearest]:
-    """:func:`_nearest_on_grid` of each category, on as many threads as there are cores (the
-    KD-tree and numpy release the GIL)."""
-    def one(category: str) -> _Nearest:
-        return _nearest_on_grid(grid, usable[usable["category"] == category],
-                                targets[category].radius_m, weight)
-
-    threads = min(len(categories), os.cpu_count() or 1)
-    if threads < 2 or len(grid) < PARALLEL_CELLS:
-        return {c: one(c) for c in categories}
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return dict(zip(categories, pool.map(one, categories), strict=True))
-
-
 def _grid_streets(streets: gpd.GeoDataFrame, grid: Grid, weight: np.ndarray,
-                  nearest: dict[str, _Nearest], facilities: gpd.GeoDataFrame,
+                  nearest: dict[str, GridNearest], facilities: gpd.GeoDataFrame,
                   targets: Targets) -> pd.DataFrame:
     """:func:`street_coverage` of the categories in ``nearest``, from the grid's arrays."""
     size = len(streets)
@@ -277,49 +232,6 @@ def _grid_streets(streets: gpd.GeoDataFrame, grid: Grid, weight: np.ndarray,
         }
     return _street_table(streets, list(nearest), shares, facilities=facilities,
                          targets=targets)
-
-
-def _grid_cell_coverage(index: pd.Index, nearest: dict[str, _Nearest]) -> pd.DataFrame:
-    """:func:`cell_coverage` from per-category arrays on the cells of ``index``."""
-    columns = ["cell", "category", "distance_m", "nearest_id", "nearest_name", "radius_m",
-               "covered"]
-    if not nearest:
-        return pd.DataFrame(columns=columns)
-    n, k = len(index), len(nearest)
-    offsets = np.cumsum([0] + [len(v.ids) for v in nearest.values()])
-    position = np.concatenate([np.where(v.position >= 0, v.position + offset, -1)
-                               for v, offset in zip(nearest.values(), offsets, strict=False)])
-    ids = pd.array(np.concatenate([v.ids for v in nearest.values()]), dtype="str")
-    names = pd.array(np.concatenate([v.names for v in nearest.values()]), dtype="str")
-    distance = np.concatenate([v.distance for v in nearest.values()])
-    radius = np.repeat([v.radius_m for v in nearest.values()], n)
-    return pd.DataFrame({
-        "cell": _repeated(index.array, k),
-        "category": _repeated(pd.array(list(nearest), dtype="str"), n, each=True),
-        "distance_m": distance,
-        "nearest_id": ids.take(position, allow_fill=True),
-        "nearest_name": names.take(position, allow_fill=True),
-        "radius_m": radius,
-        "covered": distance <= radius,
-    }, columns=columns)
-
-
-def _repeated(strings: pd.api.extensions.ExtensionArray, times: int, *, each: bool = False
-              ) -> pd.api.extensions.ExtensionArray:
-    """``strings`` repeated ``times`` over (each element ``times`` in a row with ``each``);
-    Arrow-backed strings are repeated without copying them one by one."""
-    data = getattr(strings, "_pa_array", None)
-    if data is None or not isinstance(strings, pd.arrays.ArrowStringArray):
-        n = len(strings)
-        return strings.take(np.repeat(np.arange(n), times) if each
-                            else np.tile(np.arange(n), times))
-    if each:
-        chunks = [pa.repeat(pa.scalar(value, type=data.type), times)
-                  for value in data.to_pylist()]
-        data = pa.chunked_array(chunks, type=data.type)
-    else:
-        data = pa.chunked_array(list(data.chunks) * times, type=data.type)
-    return pd.arrays.ArrowStringArray(data, dtype=strings.dtype)
 
 
 class _Deferred:
@@ -419,7 +331,8 @@ def compute_coverage(
     cells["population"] = _spread_on_grid(grid, streets)
     usable = active_facilities(facilities)
     weight = cells["population"].fillna(1.0).to_numpy(dtype=float)
-    nearest = _nearest_by_category(grid, usable, targets, chosen, weight)
+    nearest = nearest_by_category(grid, usable, radii={c: targets[c].radius_m for c in chosen},
+                                  weight=weight)
     return _engine_result(streets, grid, cells, weight, nearest, facilities, targets)
 
 
@@ -438,17 +351,17 @@ class _Engine:
     grid: Grid
     index: pd.Index
     weight: np.ndarray
-    nearest: dict[str, _Nearest]
+    nearest: dict[str, GridNearest]
 
 
 def _engine_result(streets: gpd.GeoDataFrame, grid: Grid, cells: pd.DataFrame,
-                   weight: np.ndarray, nearest: dict[str, _Nearest],
+                   weight: np.ndarray, nearest: dict[str, GridNearest],
                    facilities: gpd.GeoDataFrame, targets: Targets) -> CoverageResult:
     per_street = _grid_streets(streets, grid, weight, nearest, facilities, targets)
     index = cells.index
     result = CoverageResult(
         resolution=grid.resolution, categories=tuple(nearest), boundaries=streets, cells=cells,
-        cell_coverage=_Deferred(lambda: _grid_cell_coverage(index, nearest)),
+        cell_coverage=_Deferred(lambda: cell_coverage_frame(index, nearest)),
         streets=per_street)
     object.__setattr__(result, "_engine", _Engine(grid=grid, index=index, weight=weight,
                                                   nearest=nearest))
@@ -559,7 +472,9 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
     if engine is not None and result.cells.index is engine.index:
         usable = active_facilities(facilities)
         weight = result.cells["population"].fillna(1.0).to_numpy(dtype=float)
-        fresh_nearest = _nearest_by_category(engine.grid, usable, targets, categories, weight)
+        fresh_nearest = nearest_by_category(
+            engine.grid, usable, radii={c: targets[c].radius_m for c in categories},
+            weight=weight)
         nearest = {c: fresh_nearest.get(c, engine.nearest.get(c)) for c in order}
         per_street_new = _grid_streets(result.boundaries, engine.grid, weight,
                                        fresh_nearest, usable, targets)
@@ -580,12 +495,12 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
                           cell_coverage=per_cell, streets=per_street)
 
 
-def _engine_result_from(result: CoverageResult, engine: _Engine, nearest: dict[str, _Nearest],
+def _engine_result_from(result: CoverageResult, engine: _Engine, nearest: dict[str, GridNearest],
                         per_street: pd.DataFrame, weight: np.ndarray) -> CoverageResult:
     index = engine.index
     out = CoverageResult(
         resolution=result.resolution, categories=tuple(nearest), boundaries=result.boundaries,
-        cells=result.cells, cell_coverage=_Deferred(lambda: _grid_cell_coverage(index, nearest)),
+        cells=result.cells, cell_coverage=_Deferred(lambda: cell_coverage_frame(index, nearest)),
         streets=per_street)
     object.__setattr__(out, "_engine", _Engine(grid=engine.grid, index=index,
                                                weight=weight, nearest=nearest))

@@ -1,6 +1,7 @@
-"""The array engine of one facility category on one grid: the exact nearest facility of every
-cell, the covered cells and per-street sums, and edits of one facility at a time that touch only
-the cells within the radius of the facility's old and new positions.
+"""The array engine: the exact nearest facility of every cell of a grid, per category (by blocks
+of neighbouring cells, on parallel threads), the per-cell frame built from it, and the state of
+one category that takes edits of one facility at a time, touching only the cells within the
+radius of the facility's old and new positions.
 
 Points are metres in the metric CRS (UTM 51N); distances are straight lines in metres, computed
 as ``sqrt(dx² + dy²)`` like :class:`scipy.spatial.cKDTree` does.
@@ -8,21 +9,34 @@ as ``sqrt(dx² + dy²)`` like :class:`scipy.spatial.cKDTree` does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.spatial import cKDTree
 
 from geo._errors import InputError
 from geo.hexgrid import Grid, metric_xy
 
-__all__ = ["CategoryState", "nearest_in_blocks"]
+__all__ = [
+    "CategoryState",
+    "GridNearest",
+    "cell_coverage_frame",
+    "nearest_by_category",
+    "nearest_in_blocks",
+    "nearest_on_grid",
+]
 
 #: Most facilities a block of cells is compared with before its cells are queried one by one.
 CANDIDATES = 16
 #: Slack (metres) for the rounding of distances in the block test and the radius queries.
 SLACK_M = 1e-6
+#: Grids of at least this many cells compute their categories on parallel threads.
+PARALLEL_CELLS = 100_000
 
 
 def _query(tree: cKDTree, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +114,100 @@ def nearest_in_blocks(
         out_distance[chosen] = np.sqrt(best)
         out_position[chosen] = near[block, which]
     return out_distance, out_position
+
+
+@dataclass(frozen=True)
+class GridNearest:
+    """One category's nearest facility for every cell of a grid, in the grid's order
+    (``position`` in ``ids``/``names``, -1 for none), and its covered cells and residents per
+    street."""
+
+    distance: np.ndarray
+    position: np.ndarray
+    ids: np.ndarray
+    names: np.ndarray
+    radius_m: float
+    covered_cells: np.ndarray  # per street, float
+    covered_weight: np.ndarray  # per street
+
+
+def nearest_on_grid(grid: Grid, facilities: pd.DataFrame, *, radius_m: float,
+                    weight: np.ndarray) -> GridNearest:
+    """The nearest of ``facilities`` (``lon``/``lat`` in WGS-84 degrees, ``id``, ``name``; all
+    of them count) to each cell of ``grid``, and per street the cells within ``radius_m``
+    metres and their residents (``weight``, one value a cell)."""
+    facility_xy = metric_xy(facilities["lon"], facilities["lat"])
+    distance, position = nearest_in_blocks(grid.xy, facility_xy, blocks=grid.blocks)
+    within = distance <= radius_m
+    size = len(grid.codes)
+    return GridNearest(
+        distance=distance, position=position, ids=facilities["id"].to_numpy(dtype=object),
+        names=facilities["name"].to_numpy(dtype=object), radius_m=float(radius_m),
+        covered_cells=np.bincount(grid.street, weights=within, minlength=size),
+        covered_weight=np.bincount(grid.street, weights=weight * within, minlength=size))
+
+
+def nearest_by_category(grid: Grid, facilities: pd.DataFrame, *, radii: Mapping[str, float],
+                        weight: np.ndarray) -> dict[str, GridNearest]:
+    """:func:`nearest_on_grid` of each category in ``radii`` (metres), from the ``facilities``
+    of that ``category`` (all of them count), on as many threads as there are cores (the
+    KD-tree and numpy release the GIL)."""
+    categories = list(radii)
+    grid.blocks  # noqa: B018  (computed once, before the threads)
+
+    def one(category: str) -> GridNearest:
+        return nearest_on_grid(grid, facilities[facilities["category"] == category],
+                               radius_m=radii[category], weight=weight)
+
+    threads = min(len(categories), os.cpu_count() or 1)
+    if threads < 2 or len(grid) < PARALLEL_CELLS:
+        return {c: one(c) for c in categories}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return dict(zip(categories, pool.map(one, categories), strict=True))
+
+
+def cell_coverage_frame(index: pd.Index, nearest: dict[str, GridNearest]) -> pd.DataFrame:
+    """The per-cell frame of :func:`geo.coverage.cell_coverage` from per-category arrays on
+    the cells of ``index`` (hex H3 ids in the grid's order)."""
+    columns = ["cell", "category", "distance_m", "nearest_id", "nearest_name", "radius_m",
+               "covered"]
+    if not nearest:
+        return pd.DataFrame(columns=columns)
+    n, k = len(index), len(nearest)
+    offsets = np.cumsum([0] + [len(v.ids) for v in nearest.values()])
+    position = np.concatenate([np.where(v.position >= 0, v.position + offset, -1)
+                               for v, offset in zip(nearest.values(), offsets, strict=False)])
+    ids = pd.array(np.concatenate([v.ids for v in nearest.values()]), dtype="str")
+    names = pd.array(np.concatenate([v.names for v in nearest.values()]), dtype="str")
+    distance = np.concatenate([v.distance for v in nearest.values()])
+    radius = np.repeat([v.radius_m for v in nearest.values()], n)
+    return pd.DataFrame({
+        "cell": _repeated(index.array, k),
+        "category": _repeated(pd.array(list(nearest), dtype="str"), n, each=True),
+        "distance_m": distance,
+        "nearest_id": ids.take(position, allow_fill=True),
+        "nearest_name": names.take(position, allow_fill=True),
+        "radius_m": radius,
+        "covered": distance <= radius,
+    }, columns=columns)
+
+
+def _repeated(strings: pd.api.extensions.ExtensionArray, times: int, *, each: bool = False
+              ) -> pd.api.extensions.ExtensionArray:
+    """``strings`` repeated ``times`` over (each element ``times`` in a row with ``each``);
+    Arrow-backed strings are repeated without copying them one by one."""
+    data = getattr(strings, "_pa_array", None)
+    if data is None or not isinstance(strings, pd.arrays.ArrowStringArray):
+        n = len(strings)
+        return strings.take(np.repeat(np.arange(n), times) if each
+                            else np.tile(np.arange(n), times))
+    if each:
+        chunks = [pa.repeat(pa.scalar(value, type=data.type), times)
+                  for value in data.to_pylist()]
+        data = pa.chunked_array(chunks, type=data.type)
+    else:
+        data = pa.chunked_array(list(data.chunks) * times, type=data.type)
+    return pd.arrays.ArrowStringArray(data, dtype=strings.dtype)
 
 
 class CategoryState:
