@@ -9,6 +9,7 @@ cell centres) and reused while the boundaries and the resolution stay the same.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -40,8 +41,10 @@ __all__ = [
     "validate_resolution",
 ]
 
-#: Grids kept in memory, most recently used last (a 1M-cell grid takes about 100 MB).
+#: Grids kept in memory, most recently used last, and the most cells they may hold together
+#: (the newest grid is kept whatever its size; 1M cells take about 150 MB with their KD-tree).
 GRID_CACHE_SIZE = 4
+GRID_CACHE_CELLS = 8_000_000
 #: Cells are grouped by their ancestor this many resolutions up (49 cells) for the nearest
 #: facility search (see :mod:`geo.incremental`).
 BLOCK_LEVELS = 2
@@ -168,27 +171,32 @@ def _build_grid(streets: gpd.GeoDataFrame, resolution: int) -> Grid:
 
 
 class _GridCache:
-    """The last ``GRID_CACHE_SIZE`` grids, keyed by (boundaries fingerprint, resolution)."""
+    """The last ``size`` grids (``cells`` cells at most), keyed by (boundaries fingerprint,
+    resolution); safe to share between threads (Streamlit sessions)."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, size: int, cells: int) -> None:
+        self.size, self.cells = size, cells
         self.grids: OrderedDict[tuple[str, int], Grid] = OrderedDict()
+        self.lock = threading.Lock()
 
     def get(self, streets: gpd.GeoDataFrame, resolution: int) -> Grid:
         key = (_fingerprint(streets), resolution)
-        if key in self.grids:
-            self.grids.move_to_end(key)
-        else:
-            self.grids[key] = _build_grid(streets, resolution)
-            while len(self.grids) > self.size:
+        with self.lock:
+            if key in self.grids:
+                self.grids.move_to_end(key)
+                return self.grids[key]
+            grid = self.grids[key] = _build_grid(streets, resolution)
+            while len(self.grids) > 1 and (len(self.grids) > self.size or sum(
+                    len(g) for g in self.grids.values()) > self.cells):
                 self.grids.popitem(last=False)
-        return self.grids[key]
+            return grid
 
     def clear(self) -> None:
-        self.grids.clear()
+        with self.lock:
+            self.grids.clear()
 
 
-_GRIDS = _GridCache(GRID_CACHE_SIZE)
+_GRIDS = _GridCache(GRID_CACHE_SIZE, GRID_CACHE_CELLS)
 
 
 def street_grid(streets: gpd.GeoDataFrame, *, resolution: int, cached: bool = True) -> Grid:

@@ -136,6 +136,19 @@ def test_the_grid_is_cached_per_boundaries_and_resolution(squares):
         first.xy[0, 0] = 0.0
 
 
+def test_the_grid_cache_keeps_the_newest_grids_within_its_bounds(squares, monkeypatch):
+    from geo import hexgrid
+
+    cache = hexgrid._GridCache(size=2, cells=len(street_grid(squares, resolution=11)) + 1)
+    monkeypatch.setattr(hexgrid, "_GRIDS", cache)
+    fine = street_grid(squares, resolution=11)
+    coarse = street_grid(squares, resolution=10)
+    assert [len(g) for g in cache.grids.values()] == [len(coarse)]  # over the cells: one left
+    assert street_grid(squares, resolution=10) is coarse
+    street_grid(squares, resolution=9)
+    assert len(cache.grids) == 2 and street_grid(squares, resolution=11) is not fine
+
+
 def _facilities(rng: np.random.Generator, counts: dict[str, int]) -> gpd.GeoDataFrame:
     rows = []
     for category, count in counts.items():
