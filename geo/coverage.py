@@ -349,9 +349,8 @@ class _Engine:
     """The arrays behind an engine-made result, for :func:`recompute`."""
 
     grid: Grid
-    index: pd.Index
-    weight: np.ndarray
-    nearest: dict[str, GridNearest]
+    index: pd.Index  # the result's cells.index, the grid's cells
+    nearest: dict[str, GridNearest]  # categories with arrays
 
 
 def _engine_result(streets: gpd.GeoDataFrame, grid: Grid, cells: pd.DataFrame,
@@ -363,8 +362,7 @@ def _engine_result(streets: gpd.GeoDataFrame, grid: Grid, cells: pd.DataFrame,
         resolution=grid.resolution, categories=tuple(nearest), boundaries=streets, cells=cells,
         cell_coverage=_Deferred(lambda: cell_coverage_frame(index, nearest)),
         streets=per_street)
-    object.__setattr__(result, "_engine", _Engine(grid=grid, index=index, weight=weight,
-                                                  nearest=nearest))
+    object.__setattr__(result, "_engine", _Engine(grid=grid, index=index, nearest=nearest))
     return result
 
 
@@ -468,20 +466,19 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
     raise_if_problems([f"category {c!r} has no radius in the targets" for c in categories
                        if c not in targets], context="coverage")
     order = list(result.categories) + [c for c in categories if c not in result.categories]
-    engine = result.__dict__.get("_engine")
-    if engine is not None and result.cells.index is engine.index:
+    engine = _engine_of(result)
+    if engine is not None:
         usable = active_facilities(facilities)
         weight = result.cells["population"].fillna(1.0).to_numpy(dtype=float)
         fresh_nearest = nearest_by_category(
             engine.grid, usable, radii={c: targets[c].radius_m for c in categories},
             weight=weight)
-        nearest = {c: fresh_nearest.get(c, engine.nearest.get(c)) for c in order}
         per_street_new = _grid_streets(result.boundaries, engine.grid, weight,
                                        fresh_nearest, usable, targets)
         per_street_kept = result.streets[~result.streets["category"].isin(categories)]
         per_street = _in_category_order(pd.concat([per_street_kept, per_street_new],
                                                   ignore_index=True), order, by="code")
-        return _engine_result_from(result, engine, nearest, per_street, weight)
+        return _engine_result_from(result, engine, fresh_nearest, order, per_street)
     fresh = cell_coverage(result.cells, facilities, targets, categories=categories)
     kept = result.cell_coverage[~result.cell_coverage["category"].isin(categories)]
     per_cell = _in_category_order(pd.concat([kept, fresh], ignore_index=True), order)
@@ -495,15 +492,44 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
                           cell_coverage=per_cell, streets=per_street)
 
 
-def _engine_result_from(result: CoverageResult, engine: _Engine, nearest: dict[str, GridNearest],
-                        per_street: pd.DataFrame, weight: np.ndarray) -> CoverageResult:
+def _engine_of(result: CoverageResult) -> _Engine | None:
+    """The arrays behind ``result``: its own while its cells are the engine's, or, for a result
+    without them (unpickled, e.g. from Streamlit's cache), those of the cached grid of its
+    boundaries when that grid has exactly its cells. None otherwise."""
+    engine = result.__dict__.get("_engine")
+    if engine is not None:
+        return engine if result.cells.index is engine.index else None
+    try:
+        grid = street_grid(result.boundaries, resolution=result.resolution)
+    except (InputError, KeyError, ValueError):
+        return None
+    cells = result.cells
+    if (len(grid) != len(cells) or "code" not in cells or not grid.frame.index.equals(cells.index)
+            or not np.array_equal(grid.frame["code"].to_numpy(), cells["code"].to_numpy())):
+        return None
+    return _Engine(grid=grid, index=cells.index, nearest={})
+
+
+def _engine_result_from(result: CoverageResult, engine: _Engine,
+                        fresh: dict[str, GridNearest], order: list[str],
+                        per_street: pd.DataFrame) -> CoverageResult:
+    """``result`` with the ``fresh`` categories recomputed on the engine's grid."""
     index = engine.index
+    nearest = {**engine.nearest, **fresh}
+    if all(c in nearest for c in order):
+        nearest = {c: nearest[c] for c in order}
+        per_cell = _Deferred(lambda: cell_coverage_frame(index, nearest))
+    else:  # the kept categories have rows but no arrays
+        def per_cell_frame() -> pd.DataFrame:
+            kept = result.cell_coverage[~result.cell_coverage["category"].isin(list(fresh))]
+            return _in_category_order(pd.concat([kept, cell_coverage_frame(index, fresh)],
+                                                ignore_index=True), order)
+        per_cell = _Deferred(per_cell_frame)
+        nearest = {c: nearest[c] for c in order if c in nearest}
     out = CoverageResult(
-        resolution=result.resolution, categories=tuple(nearest), boundaries=result.boundaries,
-        cells=result.cells, cell_coverage=_Deferred(lambda: cell_coverage_frame(index, nearest)),
-        streets=per_street)
-    object.__setattr__(out, "_engine", _Engine(grid=engine.grid, index=index,
-                                               weight=weight, nearest=nearest))
+        resolution=result.resolution, categories=tuple(order), boundaries=result.boundaries,
+        cells=result.cells, cell_coverage=per_cell, streets=per_street)
+    object.__setattr__(out, "_engine", _Engine(grid=engine.grid, index=index, nearest=nearest))
     return out
 
 

@@ -104,7 +104,7 @@ def nearest_in_blocks(
             out_distance[chosen], out_position[chosen] = _query(tree, xy[chosen])
             continue
         px, py = xy[chosen, 0], xy[chosen, 1]
-        best, which = np.full(len(chosen), np.inf), np.zeros(len(chosen), dtype=np.int8)
+        best, which = np.full(len(chosen), np.inf), np.zeros(len(chosen), dtype=np.int32)
         for j in range(t):
             dx = px - fx[near[:, j]][block]
             dy = py - fy[near[:, j]][block]

@@ -190,6 +190,30 @@ def test_recompute_on_the_grid_equals_a_fresh_run(squares, targets):
     pd.testing.assert_frame_equal(again.cell_coverage, fresh.cell_coverage)
 
 
+@pytest.mark.parametrize("how", ["own arrays", "unpickled", "other cells"])
+def test_recompute_after_pickling_or_replacing_the_cells(squares, targets, how):
+    rng = np.random.default_rng(4)
+    targets = targets.with_radii({"canteen": 400.0})
+    before = _facilities(rng, {"market": 9, "parking": 4})
+    after = pd.concat([before[before["category"] == "parking"],
+                       _facilities(rng, {"market": 6, "canteen": 3})], ignore_index=True)
+    baseline = compute_coverage(squares, before, targets, resolution=11)
+    if how == "unpickled":
+        baseline = pickle.loads(pickle.dumps(baseline))
+        assert "_engine" not in baseline.__dict__
+    elif how == "other cells":
+        baseline = dataclasses.replace(baseline, cells=baseline.cells.iloc[::-1])
+    again = recompute(baseline, after, targets, categories=["market", "canteen"])
+    fresh = compute_coverage(squares, after, targets, resolution=11,
+                             categories=["market", "parking", "canteen"])
+    assert again.categories == ("market", "parking", "canteen")
+    assert ("_engine" in again.__dict__) == (how != "other cells")
+    pd.testing.assert_frame_equal(again.streets, fresh.streets)
+    ordered = again.cell_coverage.sort_values(["category", "cell"], ignore_index=True)
+    pd.testing.assert_frame_equal(
+        ordered, fresh.cell_coverage.sort_values(["category", "cell"], ignore_index=True))
+
+
 def test_a_result_pickles_and_replaces_with_its_cells_computed(squares, targets):
     result = compute_coverage(squares, _facilities(np.random.default_rng(3), {"market": 5}),
                               targets, resolution=10)
