@@ -6,7 +6,7 @@ Distances are straight lines in metres, measured in the metric CRS (UTM 51N).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "category_cells",
     "cell_coverage",
     "compute_coverage",
+    "coverage_from_nearest",
     "coverage_to_dict",
     "district_summary",
     "gap_cells",
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 SHARE_TOLERANCE = 1e-12
+#: The old name of :class:`geo.incremental.GridNearest` (geo.dask_engine imported it).
+_Nearest = GridNearest
 
 
 def active_facilities(facilities: pd.DataFrame) -> pd.DataFrame:
@@ -334,6 +337,39 @@ def compute_coverage(
     nearest = nearest_by_category(grid, usable, radii={c: targets[c].radius_m for c in chosen},
                                   weight=weight)
     return _engine_result(streets, grid, cells, weight, nearest, facilities, targets)
+
+
+def coverage_from_nearest(
+    streets: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    targets: Targets,
+    *,
+    grid: Grid,
+    nearest: Mapping[str, tuple[np.ndarray, np.ndarray]],
+) -> CoverageResult:
+    """The result :func:`compute_coverage` assembles, from nearest facilities computed
+    elsewhere (e.g. :mod:`geo.dask_engine`).
+
+    Parameters
+    ----------
+    streets, facilities, targets
+        As for :func:`compute_coverage`.
+    grid
+        ``street_grid(streets, resolution=...)``.
+    nearest
+        For each category, in output order: the distance in metres from each cell of ``grid``
+        (grid order) to its nearest not-closed facility of the category (inf when none), and that
+        facility's position among the category's not-closed facilities in the frame's order
+        (-1 when none).
+    """
+    cells = grid.frame.copy(deep=False)
+    cells["population"] = _spread_on_grid(grid, streets)
+    weight = cells["population"].fillna(1.0).to_numpy(dtype=float)
+    usable = active_facilities(facilities)
+    arrays = {c: GridNearest.of(grid, usable[usable["category"] == c], distance=distance,
+                                position=position, radius_m=targets[c].radius_m, weight=weight)
+              for c, (distance, position) in nearest.items()}
+    return _engine_result(streets, grid, cells, weight, arrays, facilities, targets)
 
 
 def _spread_on_grid(grid: Grid, streets: gpd.GeoDataFrame) -> np.ndarray:

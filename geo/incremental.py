@@ -130,6 +130,21 @@ class GridNearest:
     covered_cells: np.ndarray  # per street, float
     covered_weight: np.ndarray  # per street
 
+    @classmethod
+    def of(cls, grid: Grid, facilities: pd.DataFrame, *, distance: np.ndarray,
+           position: np.ndarray, radius_m: float, weight: np.ndarray) -> GridNearest:
+        """From each cell's distance (metres) and position in ``facilities`` (``id``,
+        ``name``) of its nearest facility, with the per-street sums for ``radius_m`` metres
+        and ``weight`` residents a cell."""
+        within = distance <= radius_m
+        size = len(grid.codes)
+        return cls(distance=distance, position=position,
+                   ids=facilities["id"].to_numpy(dtype=object),
+                   names=facilities["name"].to_numpy(dtype=object), radius_m=float(radius_m),
+                   covered_cells=np.bincount(grid.street, weights=within, minlength=size),
+                   covered_weight=np.bincount(grid.street, weights=weight * within,
+                                              minlength=size))
+
 
 def nearest_on_grid(grid: Grid, facilities: pd.DataFrame, *, radius_m: float,
                     weight: np.ndarray) -> GridNearest:
@@ -138,13 +153,8 @@ def nearest_on_grid(grid: Grid, facilities: pd.DataFrame, *, radius_m: float,
     metres and their residents (``weight``, one value a cell)."""
     facility_xy = metric_xy(facilities["lon"], facilities["lat"])
     distance, position = nearest_in_blocks(grid.xy, facility_xy, blocks=grid.blocks)
-    within = distance <= radius_m
-    size = len(grid.codes)
-    return GridNearest(
-        distance=distance, position=position, ids=facilities["id"].to_numpy(dtype=object),
-        names=facilities["name"].to_numpy(dtype=object), radius_m=float(radius_m),
-        covered_cells=np.bincount(grid.street, weights=within, minlength=size),
-        covered_weight=np.bincount(grid.street, weights=weight * within, minlength=size))
+    return GridNearest.of(grid, facilities, distance=distance, position=position,
+                          radius_m=radius_m, weight=weight)
 
 
 def nearest_by_category(grid: Grid, facilities: pd.DataFrame, *, radii: Mapping[str, float],

@@ -178,6 +178,24 @@ def test_engine_equals_the_frame_functions(squares, targets):
         result.streets, street_coverage(squares, cells, per_cell, facilities, targets))
 
 
+def test_coverage_from_nearest_computed_elsewhere_equals_a_run(squares, targets):
+    from scipy.spatial import cKDTree
+
+    from geo.coverage import active_facilities, coverage_from_nearest
+
+    facilities = _facilities(np.random.default_rng(6), {"parking": 5, "market": 8})
+    grid = street_grid(squares, resolution=10)
+    usable = active_facilities(facilities)
+    nearest = {}
+    for category in ["market", "parking"]:
+        rows = usable[usable["category"] == category]
+        nearest[category] = cKDTree(metric_xy(rows["lon"], rows["lat"])).query(grid.xy)
+    result = coverage_from_nearest(squares, facilities, targets, grid=grid, nearest=nearest)
+    run = compute_coverage(squares, facilities, targets, resolution=10)
+    pd.testing.assert_frame_equal(result.streets, run.streets)
+    pd.testing.assert_frame_equal(result.cell_coverage, run.cell_coverage)
+
+
 def test_recompute_on_the_grid_equals_a_fresh_run(squares, targets):
     rng = np.random.default_rng(2)
     before = _facilities(rng, {"market": 9, "parking": 4})
