@@ -94,6 +94,8 @@ def test_a_gcj02_market_list_is_checked_and_replaces_the_demo_markets(page, _no_
     rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
     assert list(rejected["序号"]) == ["3", "4"]
     assert list(rejected["reason"]) == ["outside the study area", "empty name"]
+    reasons = next(d.value for d in at.dataframe if "原因" in d.value.columns)
+    assert reasons.to_dict("list") == {"原因": ["名称为空", "不在研究范围内"], "行数": [1, 1]}
     assert at.get("download_button")
     at.radio(key="fac_mode").set_value("replace_categories").run()
     at.button(key="fac_apply").click().run()
@@ -262,3 +264,10 @@ def test_a_missing_provider_key_is_one_error(page, monkeypatch):
     at.button(key="fac_check").click().run()
     assert not at.exception, at.exception
     assert len(at.error) == 1 and "AMAP_KEY" in at.error[0].value
+
+
+def test_every_rejection_reason_has_a_chinese_label():
+    from geo.importer import REASONS
+    from ui.importing import REASONS_ZH
+
+    assert set(REASONS_ZH) == set(REASONS)

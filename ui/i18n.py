@@ -56,6 +56,10 @@ COLUMNS = {
     "figure": ("指标", "Figure"),
     "seed": ("2023 评估报告", "2023 review"),
     "loaded": ("当前数据", "Loaded data"),
+    "count": ("数量", "Count"),
+    "source": ("来源", "Source"),
+    "crs": ("坐标系", "CRS"),
+    "reason": ("原因", "Reason"),
 }
 #: Display formats (str.format) of numeric columns, by column key.
 NUMBER_FORMATS = {

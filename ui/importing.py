@@ -24,6 +24,7 @@ from geo.dataset_io import reset_dataset, write_dataset
 from geo.geocode import GEOCODE_CACHE, PROVIDER_NAMES, Geocoder, geocoder_for
 from geo.importer import (
     FIELD_ALIASES,
+    REASONS,
     ImportReport,
     boundary_problems,
     import_facilities,
@@ -58,7 +59,10 @@ MODE_LABELS = {"replace_categories": ("替换文件中这些类别的设施", "R
 PROVIDER_LABELS = {"": ("不做地址解析", "No geocoding"), "amap": ("高德地图", "AMap (Gaode)"),
                    "tianditu": ("天地图", "Tianditu"), "nominatim": ("Nominatim (OSM)",
                                                                     "Nominatim (OSM)")}
-FIELD_LABELS = {"source": ("来源", "Source")}
+#: The importer's reasons (keys of geo.importer.REASONS) in Chinese, for the summary table.
+REASONS_ZH = {"coords": "坐标缺失或非数字", "range": "坐标超出范围", "outside": "不在研究范围内",
+              "duplicate": "编号重复", "category": "类别未知", "name": "名称为空",
+              "capacity": "容量不是 ≥ 0 的数字", "status": "状态未知", "geocode": "地址解析失败"}
 NONE = ""
 PREVIEW_ROWS = 20
 
@@ -67,8 +71,9 @@ def _pair(pair: tuple[str, str]) -> str:
     return t(*pair)
 
 
-def _field_label(field: str) -> str:
-    return _pair(FIELD_LABELS[field]) if field in FIELD_LABELS else column_label(field)
+def _reason_label(reason: str) -> str:
+    key = next((k for k, text in REASONS.items() if text == reason), None)
+    return t(REASONS_ZH.get(key, reason), reason)
 
 
 def _secrets() -> dict[str, str]:
@@ -175,7 +180,7 @@ def _mapping_inputs(columns: list[str], file_id: str) -> dict[str, str]:
     grid = st.columns(5)
     for number, field in enumerate(FIELD_ALIASES):
         chosen = grid[number % 5].selectbox(
-            _field_label(field), options, index=options.index(suggested.get(field, NONE)),
+            column_label(field), options, index=options.index(suggested.get(field, NONE)),
             format_func=lambda c: c or "—", key=f"fac_map_{field}_{file_id}")
         if chosen:
             mapping[field] = chosen
@@ -261,9 +266,9 @@ def show_report(report: ImportReport, *, name: str) -> None:
     for hint in report.hints:
         st.warning(hint, icon="💡")
     if summary["reasons"]:
-        st.dataframe(pd.DataFrame({t("原因", "Reason"): list(summary["reasons"]),
-                                   t("行数", "Rows"): list(summary["reasons"].values())}),
-                     hide_index=True)
+        st.dataframe(pd.DataFrame({
+            t("原因", "Reason"): [_reason_label(r) for r in summary["reasons"]],
+            t("行数", "Rows"): list(summary["reasons"].values())}), hide_index=True)
     if len(report.accepted):
         st.caption(t(f"可导入的行（前 {PREVIEW_ROWS} 行）",
                      f"Accepted rows (first {PREVIEW_ROWS})"))
