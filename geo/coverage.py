@@ -45,8 +45,6 @@ __all__ = [
 ]
 
 SHARE_TOLERANCE = 1e-12
-#: The old name of :class:`geo.incremental.GridNearest` (geo.dask_engine imported it).
-_Nearest = GridNearest
 
 
 def active_facilities(facilities: pd.DataFrame) -> pd.DataFrame:

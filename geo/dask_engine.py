@@ -27,8 +27,6 @@ cluster) opens one.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import inspect
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -38,18 +36,15 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import h3ronpy
 import numpy as np
-import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
 from geo._errors import InputError, raise_if_problems
 from geo.coverage import (
     CoverageResult,
-    _engine_result,
-    _Nearest,
-    _spread_on_grid,
     active_facilities,
     categories_present,
+    coverage_from_nearest,
 )
 from geo.hexgrid import BLOCK_LEVELS, Grid, metric_xy, street_grid, validate_resolution
 from geo.incremental import nearest_in_blocks
@@ -244,8 +239,6 @@ def compute_coverage_dask(
         raise InputError(f"parent resolution must be from 0 to {resolution - 1}, "
                          f"got {parent_resolution!r}")
     grid = street_grid(streets, resolution=resolution)
-    cells = grid.frame.copy(deep=False)
-    cells["population"] = _spread_on_grid(grid, streets)
     usable = active_facilities(facilities)
     per_category = {c: usable[usable["category"] == c] for c in chosen}
     xy = {c: metric_xy(f["lon"], f["lat"]).reshape(-1, 2) for c, f in per_category.items()}
@@ -255,38 +248,7 @@ def compute_coverage_dask(
             grid, partitions=PARTITIONS_PER_THREAD * threads)
     arrays = _nearest_dask(grid, xy, client=client, parent_resolution=parent_resolution,
                            halo_m=max((float(targets[c].radius_m) for c in chosen), default=0.0))
-    return _local_assembly(streets, grid, cells, per_category, arrays, facilities, targets)
-
-
-def _local_assembly(streets: gpd.GeoDataFrame, grid: Grid, cells: pd.DataFrame,
-                    per_category: dict[str, pd.DataFrame],
-                    arrays: dict[str, tuple[np.ndarray, np.ndarray]],
-                    facilities: gpd.GeoDataFrame, targets: Targets) -> CoverageResult:
-    """The result the local engine assembles from each category's nearest distances and
-    facility positions, by its own (private) code, following its signatures as they change.
-
-    A public ``compute_coverage`` hook taking these arrays would replace this bridge.
-    """
-    weight = cells["population"].fillna(1.0).to_numpy(dtype=float)
-    fields = {f.name for f in dataclasses.fields(_Nearest)}
-    nearest = {}
-    for category, rows in per_category.items():
-        distance, position = arrays[category]
-        radius_m = float(targets[category].radius_m)
-        extra = {}
-        if "covered_cells" in fields:  # per-street sums kept with the arrays
-            within = distance <= radius_m
-            size = len(grid.codes)
-            extra = {"covered_cells": np.bincount(grid.street, weights=within, minlength=size),
-                     "covered_weight": np.bincount(grid.street, weights=weight * within,
-                                                   minlength=size)}
-        nearest[category] = _Nearest(distance=distance, position=position,
-                                     ids=rows["id"].to_numpy(dtype=object),
-                                     names=rows["name"].to_numpy(dtype=object),
-                                     radius_m=radius_m, **extra)
-    if "weight" in inspect.signature(_engine_result).parameters:
-        return _engine_result(streets, grid, cells, weight, nearest, facilities, targets)
-    return _engine_result(streets, grid, cells, nearest, facilities, targets)
+    return coverage_from_nearest(streets, facilities, targets, grid=grid, nearest=arrays)
 
 
 def _nearest_dask(grid: Grid, facility_xy: dict[str, np.ndarray], *, client: Client,
