@@ -4,7 +4,7 @@
                            [--targets PATH] [--code-field F] [--name-field F]
                            [--population-field F] [--radius CATEGORY=METRES ...]
                            [--scenario FILE] [--engine local|dask [--scheduler ADDRESS]]
-                           --format json
+                           [--network FILE] --format json
     python cli.py suggest --category C --k K [--street CODE] [--resolution R]
                           [the input options of coverage] --format json
     python cli.py report (--street CODE | --all) [--scenario FILE]
@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "count only what the sites before it did not cover.")
     _json_format(coverage)
     _engine_options(coverage)
+    coverage.add_argument("--network", metavar="FILE",
+                          help="walking network (GraphML, or GeoPackage/GeoJSON/Shapefile of "
+                               "line edges): distances along it instead of straight lines")
     _json_format(suggest)
     suggest.add_argument("--category", required=True, help="facility category")
     suggest.add_argument("--k", type=int, required=True, help="number of sites, 1–20")
@@ -242,6 +245,8 @@ def run_coverage(args: argparse.Namespace) -> dict:
     """Read the inputs named by ``args`` and compute the coverage JSON."""
     if args.scheduler and args.engine != "dask":
         raise InputError("--scheduler needs --engine dask")
+    if args.network and args.engine == "dask":
+        raise InputError("--network works with the local engine only")
     streets, facilities, targets = _inputs(args)
     if args.engine == "dask":
         # dask loads only for this engine, so the CLI starts fast without it
@@ -251,8 +256,18 @@ def run_coverage(args: argparse.Namespace) -> dict:
             result = compute_coverage_dask(streets, facilities, targets,
                                            resolution=args.resolution, client=client)
     else:
-        result = compute_coverage(streets, facilities, targets, resolution=args.resolution)
+        result = compute_coverage(streets, facilities, targets, resolution=args.resolution,
+                                  network=_network(args.network))
     return coverage_to_dict(result)
+
+
+def _network(path: str | None):
+    """The walking network file ``--network`` names, or None (straight lines)."""
+    if not path:
+        return None
+    from geo.network_io import read_network  # networkx loads only when a network is given
+
+    return read_network(path)
 
 
 def run_suggest(args: argparse.Namespace) -> dict:

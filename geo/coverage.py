@@ -25,6 +25,7 @@ from geo.incremental import (
     nearest_by_category,
     nearest_in_blocks,
 )
+from geo.network import WalkingNetwork, network_nearest, snap_points
 from geo.targets import Targets
 
 __all__ = [
@@ -87,8 +88,10 @@ def cell_coverage(
     targets: Targets,
     *,
     categories: Sequence[str],
+    network: WalkingNetwork | None = None,
 ) -> pd.DataFrame:
-    """Distance to the nearest not-closed facility of each category, for every cell.
+    """Distance to the nearest not-closed facility of each category, for every cell: a straight
+    line, or a walk along ``network`` when one is given (see :mod:`geo.network`).
 
     Returns
     -------
@@ -97,9 +100,12 @@ def cell_coverage(
     Facilities outside the streets count too.
     """
     usable = active_facilities(facilities)
+    snap = snap_points(network, cells["lon"], cells["lat"]) if network is not None else None
     parts = []
     for category in categories:
-        part = nearest_facility(cells, usable[usable["category"] == category])
+        chosen = usable[usable["category"] == category]
+        part = (nearest_facility(cells, chosen) if network is None
+                else network_nearest(cells, chosen, network, cell_snap=snap))
         part["radius_m"] = targets[category].radius_m
         part["covered"] = part["distance_m"] <= part["radius_m"]
         parts.append(part.assign(category=category).rename_axis("cell").reset_index())
@@ -269,7 +275,8 @@ class CoverageResult:
     ``cells``: indexed by H3 id with ``code``, ``lon``/``lat`` (WGS-84 degrees) and
     ``population``. ``cell_coverage``: see :func:`cell_coverage`; the engine builds this
     frame (three rows a cell with three categories) on first access, as the per-street
-    numbers do not need it. ``streets``: see :func:`street_coverage`.
+    numbers do not need it. ``streets``: see :func:`street_coverage`. ``network``: the walking
+    network distances ran along (None: straight lines); :func:`recompute` keeps to it.
     """
 
     resolution: int
@@ -278,6 +285,7 @@ class CoverageResult:
     cells: pd.DataFrame
     cell_coverage: pd.DataFrame = _LazyField()  # type: ignore[assignment]
     streets: pd.DataFrame
+    network: WalkingNetwork | None = None
 
     def __getstate__(self) -> dict:
         """Pickled with every field computed and without the engine's arrays."""
@@ -301,6 +309,7 @@ def compute_coverage(
     *,
     resolution: int,
     categories: Sequence[str] | None = None,
+    network: WalkingNetwork | None = None,
 ) -> CoverageResult:
     """Coverage of every street by every category present in ``facilities`` (or those given).
 
@@ -314,6 +323,10 @@ def compute_coverage(
         Radius (metres) and target share of each category.
     resolution
         H3 resolution, 7–12.
+    network
+        A walking network (see :mod:`geo.network_io`): distances run along it, from each
+        facility's nearest node to each cell centre's, plus both snap distances; cells that no
+        facility reaches are uncovered (distance inf). None (default): straight lines.
 
     Raises
     ------
@@ -333,8 +346,9 @@ def compute_coverage(
     usable = active_facilities(facilities)
     weight = cells["population"].fillna(1.0).to_numpy(dtype=float)
     nearest = nearest_by_category(grid, usable, radii={c: targets[c].radius_m for c in chosen},
-                                  weight=weight)
-    return _engine_result(streets, grid, cells, weight, nearest, facilities, targets)
+                                  weight=weight, network=network)
+    return _engine_result(streets, grid, cells, weight, nearest, facilities, targets,
+                          network=network)
 
 
 def coverage_from_nearest(
@@ -389,13 +403,14 @@ class _Engine:
 
 def _engine_result(streets: gpd.GeoDataFrame, grid: Grid, cells: pd.DataFrame,
                    weight: np.ndarray, nearest: dict[str, GridNearest],
-                   facilities: gpd.GeoDataFrame, targets: Targets) -> CoverageResult:
+                   facilities: gpd.GeoDataFrame, targets: Targets, *,
+                   network: WalkingNetwork | None = None) -> CoverageResult:
     per_street = _grid_streets(streets, grid, weight, nearest, facilities, targets)
     index = cells.index
     result = CoverageResult(
         resolution=grid.resolution, categories=tuple(nearest), boundaries=streets, cells=cells,
         cell_coverage=_Deferred(lambda: cell_coverage_frame(index, nearest)),
-        streets=per_street)
+        streets=per_street, network=network)
     object.__setattr__(result, "_engine", _Engine(grid=grid, index=index, nearest=nearest))
     return result
 
@@ -506,14 +521,15 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
         weight = result.cells["population"].fillna(1.0).to_numpy(dtype=float)
         fresh_nearest = nearest_by_category(
             engine.grid, usable, radii={c: targets[c].radius_m for c in categories},
-            weight=weight)
+            weight=weight, network=result.network)
         per_street_new = _grid_streets(result.boundaries, engine.grid, weight,
                                        fresh_nearest, usable, targets)
         per_street_kept = result.streets[~result.streets["category"].isin(categories)]
         per_street = _in_category_order(pd.concat([per_street_kept, per_street_new],
                                                   ignore_index=True), order, by="code")
         return _engine_result_from(result, engine, fresh_nearest, order, per_street)
-    fresh = cell_coverage(result.cells, facilities, targets, categories=categories)
+    fresh = cell_coverage(result.cells, facilities, targets, categories=categories,
+                          network=result.network)
     kept = result.cell_coverage[~result.cell_coverage["category"].isin(categories)]
     per_cell = _in_category_order(pd.concat([kept, fresh], ignore_index=True), order)
     usable = facilities[facilities["category"].isin(categories)]
@@ -523,7 +539,7 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
                                               ignore_index=True), order, by="code")
     return CoverageResult(resolution=result.resolution, categories=tuple(order),
                           boundaries=result.boundaries, cells=result.cells,
-                          cell_coverage=per_cell, streets=per_street)
+                          cell_coverage=per_cell, streets=per_street, network=result.network)
 
 
 def _engine_of(result: CoverageResult) -> _Engine | None:
@@ -562,7 +578,8 @@ def _engine_result_from(result: CoverageResult, engine: _Engine,
         nearest = {c: nearest[c] for c in order if c in nearest}
     out = CoverageResult(
         resolution=result.resolution, categories=tuple(order), boundaries=result.boundaries,
-        cells=result.cells, cell_coverage=per_cell, streets=per_street)
+        cells=result.cells, cell_coverage=per_cell, streets=per_street,
+        network=result.network)
     object.__setattr__(out, "_engine", _Engine(grid=engine.grid, index=index, nearest=nearest))
     return out
 

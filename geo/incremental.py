@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 
 from geo._errors import InputError
 from geo.hexgrid import Grid, metric_xy
+from geo.network import Snap, WalkingNetwork, nearest_on_network, snap_xy
 
 __all__ = [
     "CategoryState",
@@ -147,27 +148,41 @@ class GridNearest:
 
 
 def nearest_on_grid(grid: Grid, facilities: pd.DataFrame, *, radius_m: float,
-                    weight: np.ndarray) -> GridNearest:
+                    weight: np.ndarray, network: WalkingNetwork | None = None,
+                    cell_snap: Snap | None = None) -> GridNearest:
     """The nearest of ``facilities`` (``lon``/``lat`` in WGS-84 degrees, ``id``, ``name``; all
     of them count) to each cell of ``grid``, and per street the cells within ``radius_m``
-    metres and their residents (``weight``, one value a cell)."""
-    facility_xy = metric_xy(facilities["lon"], facilities["lat"])
-    distance, position = nearest_in_blocks(grid.xy, facility_xy, blocks=grid.blocks)
+    metres and their residents (``weight``, one value a cell).
+
+    Distances are straight lines, or walks along ``network`` when one is given
+    (:func:`geo.network.nearest_on_network`; ``cell_snap``: the grid's cells snapped to it,
+    computed here when None).
+    """
+    facility_xy = metric_xy(facilities["lon"], facilities["lat"]).reshape(-1, 2)
+    if network is None:
+        distance, position = nearest_in_blocks(grid.xy, facility_xy, blocks=grid.blocks)
+    else:
+        snapped = cell_snap if cell_snap is not None else snap_xy(network, grid.xy)
+        distance, position = nearest_on_network(network, snapped, facility_xy)
     return GridNearest.of(grid, facilities, distance=distance, position=position,
                           radius_m=radius_m, weight=weight)
 
 
 def nearest_by_category(grid: Grid, facilities: pd.DataFrame, *, radii: Mapping[str, float],
-                        weight: np.ndarray) -> dict[str, GridNearest]:
+                        weight: np.ndarray, network: WalkingNetwork | None = None
+                        ) -> dict[str, GridNearest]:
     """:func:`nearest_on_grid` of each category in ``radii`` (metres), from the ``facilities``
     of that ``category`` (all of them count), on as many threads as there are cores (the
-    KD-tree and numpy release the GIL)."""
+    KD-tree and numpy release the GIL). With a walking ``network`` the cells are snapped to it
+    once for every category."""
     categories = list(radii)
     grid.blocks  # noqa: B018  (computed once, before the threads)
+    cell_snap = snap_xy(network, grid.xy) if network is not None else None
 
     def one(category: str) -> GridNearest:
         return nearest_on_grid(grid, facilities[facilities["category"] == category],
-                               radius_m=radii[category], weight=weight)
+                               radius_m=radii[category], weight=weight, network=network,
+                               cell_snap=cell_snap)
 
     threads = min(len(categories), os.cpu_count() or 1)
     if threads < 2 or len(grid) < PARALLEL_CELLS:
