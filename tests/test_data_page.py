@@ -101,6 +101,7 @@ def test_a_gcj02_market_list_is_checked_and_replaces_the_demo_markets(page, _no_
     at.button(key="fac_apply").click().run()
     assert not at.exception, at.exception
     assert [s.value for s in at.success] == ["已导入 2 个设施（菜场.csv）。"]
+    assert not [b for b in at.button if b.key == "fac_apply"]  # imported once, not twice
 
     targets = read_targets()
     stored = read_dataset(targets, _no_stored_dataset)

@@ -116,6 +116,7 @@ def _save(dataset: Dataset, message: str) -> None:
                    f"Saving failed; the data is unchanged: {exc}"))
         return
     st.session_state["data_saved"] = message
+    st.session_state.pop("fac_report", None)  # imported: the check is done with
     st.rerun()
 
 
