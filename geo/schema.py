@@ -167,8 +167,9 @@ def _facility_row_problems(
         ((df["capacity"] != "") & (capacity.isna() | (capacity < 0)),
          lambda r: f"capacity {r['capacity']!r} is not a number ≥ 0"),
     ]
-    for index, row in df.iterrows():
-        problems += [f"{labels[index]}: {message(row)}" for mask, message in checks if mask[index]]
+    failed = sorted((index, order) for order, (mask, _) in enumerate(checks)
+                    for index in np.flatnonzero(mask.to_numpy()))  # row by row, as read
+    problems += [f"{labels[index]}: {checks[order][1](df.loc[index])}" for index, order in failed]
     for duplicate in _duplicates(df["id"]):
         rows = ", ".join(label.split(" (")[0] for label in labels[df["id"] == duplicate])
         problems.append(f"duplicate id {duplicate!r} ({rows})")
