@@ -21,8 +21,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import shapely
-from h3ronpy import cells_to_string
-from h3ronpy.vector import ContainmentMode, cells_to_coordinates, wkb_to_cells
+from h3ronpy import cells_parse, cells_to_string
+from h3ronpy.vector import (
+    ContainmentMode,
+    cells_to_coordinates,
+    cells_to_wkb_polygons,
+    wkb_to_cells,
+)
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
@@ -34,6 +39,7 @@ __all__ = [
     "cell_area_km2",
     "cell_polygons",
     "cells_area_km2",
+    "cells_outline",
     "metric_xy",
     "spread_population",
     "street_cells",
@@ -258,10 +264,23 @@ def spread_population(cells: pd.DataFrame, streets: gpd.GeoDataFrame) -> pd.Seri
 
 
 def cell_polygons(cells: pd.Index | list[str]) -> gpd.GeoSeries:
-    """Hexagon polygons of the given cells in EPSG:4326, indexed by cell id."""
+    """Hexagon polygons of the given cells (hex H3 ids) in EPSG:4326, indexed by cell id
+    (vectorised: h3ronpy's WKB polygons, about 2 µs a cell)."""
     index = pd.Index(cells, name="cell")
-    rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(c)] for c in index]
-    return gpd.GeoSeries(shapely.polygons(rings) if rings else [], index=index, crs=STORAGE_CRS)
+    if len(index) == 0:
+        return gpd.GeoSeries([], index=index, crs=STORAGE_CRS)
+    ids = cells_parse(pa.array(index.astype(str).array))
+    wkb = pa.array(cells_to_wkb_polygons(ids)).to_numpy(zero_copy_only=False)
+    return gpd.GeoSeries(shapely.from_wkb(wkb), index=index, crs=STORAGE_CRS)
+
+
+def cells_outline(cells: pd.Index | list[str]) -> shapely.Geometry:
+    """The outline of a set of cells (hex H3 ids) in EPSG:4326: one polygon or multipolygon,
+    holes kept, no inner edges."""
+    ids = [str(c) for c in cells]
+    if not ids:
+        return shapely.Polygon()
+    return shapely.geometry.shape(h3.cells_to_h3shape(ids).__geo_interface__)
 
 
 def cell_area_km2(resolution: int) -> float:

@@ -23,11 +23,18 @@ from layers.folium_layers import (
     coverage_legend_entries,
     facility_layer,
     gap_layer,
+    merged_cells,
+    merged_coverage_layer,
     street_layer,
 )
 from layers.style import CHANGE_COLOURS, GAP_COLOUR, category_colour
 
-__all__ = ["MapView", "explorer_map"]
+__all__ = ["MAP_CELL_LIMIT", "MapView", "explorer_map"]
+
+#: Above this many cells the coverage is drawn merged by street and distance band (one outline
+#: each, tooltips per area) instead of cell by cell: 113 Shanghai streets at resolution 10 make
+#: a 111 MB map cell by cell, about 2 MB merged.
+MAP_CELL_LIMIT = 20_000
 
 #: Map text in each language.
 TEXT = {
@@ -35,6 +42,7 @@ TEXT = {
            "covered": "已覆盖", "gap": "缺口", "facilities": "设施",
            "street_aliases": ("街道", "English", "代码", "常住人口"),
            "cell_aliases": ("街道", "最近距离", "最近设施", "覆盖"),
+           "band_aliases": ("街道", "距离", "网格数"),
            "facility_aliases": ("容量", "地址"),
            "demo": "演示数据（示意，非官方）", "changes": "覆盖变化",
            "gained": "新增覆盖", "lost": "失去覆盖"},
@@ -43,6 +51,7 @@ TEXT = {
            "facilities": "Facilities",
            "street_aliases": ("Street", "English", "Code", "Residents"),
            "cell_aliases": ("Street", "Distance", "Nearest", "Covered"),
+           "band_aliases": ("Street", "Distance", "Cells"),
            "facility_aliases": ("Capacity", "Address"),
            "demo": "Demo data (approximate, not official)", "changes": "Coverage change",
            "gained": "newly covered", "lost": "no longer covered"},
@@ -80,8 +89,8 @@ def _for_basemap(view: MapView, *frames: gpd.GeoDataFrame) -> list[gpd.GeoDataFr
 
 
 def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-                 cells: gpd.GeoDataFrame, changes: gpd.GeoDataFrame | None = None
-                 ) -> folium.Map:
+                 cells: gpd.GeoDataFrame, changes: gpd.GeoDataFrame | None = None,
+                 cell_limit: int | None = None) -> folium.Map:
     """The coverage map of ``view.category``.
 
     Parameters
@@ -92,6 +101,9 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
         The category's cells (see ``geo.coverage.category_cells``), EPSG:4326.
     changes
         Cells whose coverage a scenario changed, with ``change`` "gained"/"lost" (EPSG:4326).
+    cell_limit
+        With more cells than this (default :data:`MAP_CELL_LIMIT`), the coverage and gaps are
+        drawn merged by street and distance band (:func:`layers.folium_layers.merged_cells`).
 
     Raises
     ------
@@ -99,6 +111,9 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
         When Tianditu is chosen without a key.
     """
     text = TEXT.get(view.lang, TEXT["zh"])
+    merged = len(cells) > (MAP_CELL_LIMIT if cell_limit is None else cell_limit)
+    if merged:
+        cells = merged_cells(cells, radius_m=view.radius_m, mode=view.mode)
     streets, facilities, cells = _for_basemap(view, streets, facilities, cells)
     bounds = view.focus or tuple(streets.total_bounds)
     if view.focus and BASEMAPS[view.basemap].needs_gcj02:
@@ -106,8 +121,13 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
     fmap = base_map(bounds, attribution=text["demo"] if view.demo else "")
     add_basemap(fmap, view.basemap, tianditu_key=view.tianditu_key)
     name = view.category_names.get(view.category, view.category)
-    coverage_layer(cells, radius_m=view.radius_m, name=f"{text['coverage']}: {name}",
-                   mode=view.mode, aliases=text["cell_aliases"]).add_to(fmap)
+    if merged:
+        merged_coverage_layer(cells, radius_m=view.radius_m, name=f"{text['coverage']}: {name}",
+                              mode=view.mode, aliases=text["band_aliases"],
+                              covered=text["covered"], gap=text["gap"]).add_to(fmap)
+    else:
+        coverage_layer(cells, radius_m=view.radius_m, name=f"{text['coverage']}: {name}",
+                       mode=view.mode, aliases=text["cell_aliases"]).add_to(fmap)
     gap_layer(cells, name=f"{text['gaps']}: {name}").add_to(fmap)
     if changes is not None:
         (changes,) = _for_basemap(view, changes)

@@ -18,6 +18,7 @@ from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
+from geo.hexgrid import cells_outline
 from layers.style import (
     CHANGE_COLOURS,
     COVERED_COLOUR,
@@ -32,11 +33,14 @@ __all__ = [
     "add_layer_control",
     "add_legend",
     "base_map",
+    "cell_fills",
     "change_layer",
     "coverage_layer",
     "coverage_legend_entries",
     "facility_layer",
     "gap_layer",
+    "merged_cells",
+    "merged_coverage_layer",
     "street_layer",
 ]
 
@@ -176,6 +180,14 @@ def facility_layer(facilities: gpd.GeoDataFrame, *, category: str, name: str,
     return group
 
 
+def cell_fills(cells: pd.DataFrame, *, radius_m: float, mode: str) -> list[str]:
+    """Each cell's fill colour: by distance relative to ``radius_m`` (metres) in mode
+    "distance", covered blue / gap red in mode "covered"."""
+    return [distance_colour(d, radius_m) if mode == "distance"
+            else (COVERED_COLOUR if covered else GAP_COLOUR)
+            for d, covered in zip(cells["distance_m"], cells["covered"], strict=True)]
+
+
 def coverage_layer(cells: gpd.GeoDataFrame, *, radius_m: float, name: str,
                    mode: str = "distance",
                    aliases: tuple[str, str, str, str] = ("街道", "最近距离", "最近设施", "覆盖"),
@@ -186,23 +198,55 @@ def coverage_layer(cells: gpd.GeoDataFrame, *, radius_m: float, name: str,
     (metres); "covered" colours covered cells blue and gaps red.
     """
     frame = _escaped(cells, ["street", "nearest_name"])
-    frame["fill"] = [
-        distance_colour(d, radius_m) if mode == "distance"
-        else (COVERED_COLOUR if covered else GAP_COLOUR)
-        for d, covered in zip(cells["distance_m"], cells["covered"], strict=True)
-    ]
+    frame["fill"] = cell_fills(cells, radius_m=radius_m, mode=mode)
     frame["distance"] = cells["distance_m"].map(lambda d: f"{d:,.0f} m" if d != float("inf")
                                                 else "–")
     frame["covered"] = cells["covered"].map({True: "✓", False: "✗"})
     group = folium.FeatureGroup(name=name)
     folium.GeoJson(
         _geojson(frame, ["street", "distance", "nearest_name", "covered", "fill"]),
-        style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#ffffff",
-                                  "weight": 0.3, "fillOpacity": 0.55,
-                                  "className": "coverage-cell"},
+        style_function=_cell_style,
         tooltip=folium.GeoJsonTooltip(["street", "distance", "nearest_name", "covered"],
                                       aliases=list(aliases)),
     ).add_to(group)
+    return group
+
+
+def _cell_style(feature: dict) -> dict:
+    return {"fillColor": feature["properties"]["fill"], "color": "#ffffff", "weight": 0.3,
+            "fillOpacity": 0.55, "className": "coverage-cell"}
+
+
+def merged_cells(cells: gpd.GeoDataFrame, *, radius_m: float, mode: str) -> gpd.GeoDataFrame:
+    """The cells of one category merged by street, covered or not, and colour band: one outline
+    each (see :func:`geo.hexgrid.cells_outline`), with ``code``, ``street``, ``covered``,
+    ``fill`` and ``cells`` (how many). For grids too large to draw cell by cell."""
+    frame = pd.DataFrame(cells.drop(columns="geometry")).assign(
+        fill=cell_fills(cells, radius_m=radius_m, mode=mode))
+    keys = ["code", "street", "covered", "fill"]
+    rows = [{**dict(zip(keys, key, strict=True)), "cells": len(group),
+             "geometry": cells_outline(group["cell"])}
+            for key, group in frame.groupby(keys, sort=True)]
+    return gpd.GeoDataFrame(rows, columns=[*keys, "cells", "geometry"], geometry="geometry",
+                            crs=cells.crs)
+
+
+def merged_coverage_layer(merged: gpd.GeoDataFrame, *, radius_m: float, name: str,
+                          mode: str = "distance",
+                          aliases: tuple[str, str, str] = ("街道", "距离", "网格数"),
+                          covered: str = "已覆盖", gap: str = "缺口") -> folium.FeatureGroup:
+    """:func:`merged_cells` as one GeoJSON layer, coloured like :func:`coverage_layer`, each
+    area's tooltip naming its street, its distance band and how many cells it holds."""
+    bands = dict(coverage_legend_entries(radius_m=radius_m, mode=mode, covered=covered, gap=gap))
+    frame = _escaped(merged, ["street"])
+    frame["band"] = merged["fill"].map(bands)
+    frame["cells"] = merged["cells"].map("{:,}".format)
+    group = folium.FeatureGroup(name=name)
+    if len(frame):
+        folium.GeoJson(
+            _geojson(frame, ["street", "band", "cells", "fill"]), style_function=_cell_style,
+            tooltip=folium.GeoJsonTooltip(["street", "band", "cells"], aliases=list(aliases)),
+        ).add_to(group)
     return group
 
 

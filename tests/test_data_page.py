@@ -226,6 +226,8 @@ def test_every_page_shows_an_imported_dataset(_no_stored_dataset, two_streets,
             assert not at.exception, (page, at.exception)
             assert not at.error, (page, [e.value for e in at.error])
             assert not at.warning, (page, [w.value for w in at.warning])
+            for frame in at.get("iframe"):  # the map no longer says demo either
+                assert "Demo data" not in frame.proto.srcdoc, page
         street = AppTest.from_file(str(ROOT / "pages/street.py"), default_timeout=TIMEOUT)
         street.session_state["lang"] = "en"
         street.run()

@@ -13,8 +13,14 @@ from geo.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
 from geo.coverage import CoverageResult, categories_present
 from geo.targets import Targets
 from layers.basemaps import BASEMAPS, MissingKeyError, tianditu_key
-from layers.explorer import MapView
-from ui.data import load_coverage, load_dataset, load_inputs, load_map_html
+from layers.explorer import MAP_CELL_LIMIT, MapView
+from ui.data import (
+    load_category_cells,
+    load_coverage,
+    load_dataset,
+    load_inputs,
+    load_map_html,
+)
 from ui.i18n import lang, t
 from ui.widgets import or_stop
 
@@ -111,6 +117,7 @@ def map_view(choices: Choices, *, targets: Targets, categories: Sequence[str],
         lang=lang(),
         shown=(choices.category,),
         focus=focus,
+        demo=load_dataset().is_demo,
         tianditu_key=tianditu_key(os.environ, _secrets()),
     )
 
@@ -125,3 +132,9 @@ def show_map(choices: Choices, *, targets: Targets, categories: Sequence[str],
         st.error(str(exc))
         return
     st.iframe(html, height=MAP_HEIGHT)
+    cells = len(load_category_cells(choices.resolution, choices.category))
+    if cells > MAP_CELL_LIMIT:
+        st.caption(t(f"网格较多（{cells:,} 个），地图按街道和距离段合并显示；选择街道或较低分辨率"
+                     "可查看单个网格。",
+                     f"Many cells ({cells:,}): the map merges them by street and distance band; "
+                     "pick a street or a coarser resolution to see single cells."))
