@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench_scale import best_of  # noqa: E402
 
 from geo.coverage import (  # noqa: E402
     _metric_xy,
@@ -31,16 +31,6 @@ from geo.hexgrid import spread_population, street_cells  # noqa: E402
 from geo.io import read_boundaries, read_demo, read_targets  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "osm"
-
-
-def best_of(repeat: int, func: Callable[[], object]) -> tuple[float, object]:
-    """The fastest of ``repeat`` runs in seconds, and the last result."""
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def brute_force_covered(cells, facilities, targets, categories) -> int:
