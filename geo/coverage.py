@@ -25,6 +25,7 @@ from geo.incremental import (
     nearest_by_category,
     nearest_in_blocks,
 )
+from geo.nearest import nearest_frame
 from geo.network import WalkingNetwork, network_nearest, snap_points
 from geo.targets import Targets
 
@@ -68,18 +69,10 @@ def nearest_facility(cells: pd.DataFrame, facilities: pd.DataFrame) -> pd.DataFr
     DataFrame on the cells' index: ``distance_m`` (straight line, metres; inf when there is no
     facility), ``nearest_id`` and ``nearest_name`` (None when there is none).
     """
-    out = pd.DataFrame(index=cells.index)
-    if len(facilities) == 0 or len(cells) == 0:
-        out["distance_m"] = np.inf
-        out["nearest_id"] = None
-        out["nearest_name"] = None
-        return out
-    distance, position = nearest_in_blocks(_metric_xy(cells["lon"], cells["lat"]),
-                                           _metric_xy(facilities["lon"], facilities["lat"]))
-    out["distance_m"] = distance
-    out["nearest_id"] = facilities["id"].to_numpy()[position]
-    out["nearest_name"] = facilities["name"].to_numpy()[position]
-    return out
+    distance, position = nearest_in_blocks(
+        _metric_xy(cells["lon"], cells["lat"]).reshape(-1, 2),
+        _metric_xy(facilities["lon"], facilities["lat"]).reshape(-1, 2))
+    return nearest_frame(cells.index, facilities, distance, position)
 
 
 def cell_coverage(

@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 from geo._errors import InputError, raise_if_problems
 from geo.config import METRIC_CRS, STORAGE_CRS
+from geo.nearest import nearest_frame
 
 __all__ = [
     "SNAP_DECIMALS",
@@ -349,20 +350,11 @@ def network_nearest(cells: pd.DataFrame, facilities: pd.DataFrame, network: Walk
     pandas' ``str`` columns, exactly as there). A tie, to the float, goes to the facility listed
     first.
     """
-    out = pd.DataFrame(index=cells.index)
-    if len(facilities) == 0 or len(cells) == 0:
-        out["distance_m"] = np.inf
-        out["nearest_id"] = None
-        out["nearest_name"] = None
-        return out
+    if len(facilities) == 0 or len(cells) == 0:  # nothing to snap
+        none = np.full(len(cells), -1, dtype=np.int64)
+        return nearest_frame(cells.index, facilities, np.full(len(cells), np.inf), none)
     if cell_snap is None:
         cell_snap = snap_points(network, cells["lon"], cells["lat"])
     distance, position = nearest_on_network(network, cell_snap,
                                             to_metric(facilities["lon"], facilities["lat"]))
-    reached = position >= 0
-    out["distance_m"] = distance
-    for column, values in (("nearest_id", facilities["id"]), ("nearest_name", facilities["name"])):
-        picked = np.full(len(cells), None, dtype=object)
-        picked[reached] = values.to_numpy(dtype=object)[position[reached]]
-        out[column] = picked
-    return out
+    return nearest_frame(cells.index, facilities, distance, position)
