@@ -17,7 +17,13 @@ import shapely
 
 from geo._errors import InputError, raise_if_problems
 from geo.config import STORAGE_CRS
-from geo.hexgrid import Grid, cell_polygons, street_grid, validate_resolution
+from geo.hexgrid import (
+    Grid,
+    cell_polygons,
+    spread_over_cells,
+    street_grid,
+    validate_resolution,
+)
 from geo.hexgrid import metric_xy as _metric_xy
 from geo.incremental import (
     GridNearest,
@@ -334,10 +340,8 @@ def compute_coverage(
     if len(streets) == 0:
         raise InputError("coverage: no streets")
     grid = street_grid(streets, resolution=resolution)
-    cells = grid.frame.copy(deep=False)
-    cells["population"] = _spread_on_grid(grid, streets)
+    cells, weight = _grid_cells(grid, streets)
     usable = active_facilities(facilities)
-    weight = cells["population"].fillna(1.0).to_numpy(dtype=float)
     nearest = nearest_by_category(grid, usable, radii={c: targets[c].radius_m for c in chosen},
                                   weight=weight, network=network)
     return _engine_result(streets, grid, cells, weight, nearest, facilities, targets,
@@ -367,9 +371,7 @@ def coverage_from_nearest(
         facility's position among the category's not-closed facilities in the frame's order
         (-1 when none).
     """
-    cells = grid.frame.copy(deep=False)
-    cells["population"] = _spread_on_grid(grid, streets)
-    weight = cells["population"].fillna(1.0).to_numpy(dtype=float)
+    cells, weight = _grid_cells(grid, streets)
     usable = active_facilities(facilities)
     arrays = {c: GridNearest.of(grid, usable[usable["category"] == c], distance=distance,
                                 position=position, radius_m=targets[c].radius_m, weight=weight)
@@ -377,12 +379,13 @@ def coverage_from_nearest(
     return _engine_result(streets, grid, cells, weight, arrays, facilities, targets)
 
 
-def _spread_on_grid(grid: Grid, streets: gpd.GeoDataFrame) -> np.ndarray:
-    """:func:`geo.hexgrid.spread_population` on the grid's arrays."""
-    counts = np.bincount(grid.street, minlength=len(streets))
-    population = streets["population"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (population / counts)[grid.street]
+def _grid_cells(grid: Grid, streets: gpd.GeoDataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The result's cells frame of ``grid`` with each cell's residents, and those residents as
+    weights (1 where unknown)."""
+    cells = grid.frame.copy(deep=False)
+    cells["population"] = spread_over_cells(grid.street,
+                                            streets["population"].to_numpy(dtype=float))
+    return cells, cells["population"].fillna(1.0).to_numpy(dtype=float)
 
 
 @dataclass(frozen=True)

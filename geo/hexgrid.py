@@ -41,6 +41,7 @@ __all__ = [
     "cells_area_km2",
     "cells_outline",
     "metric_xy",
+    "spread_over_cells",
     "spread_population",
     "street_cells",
     "street_grid",
@@ -257,10 +258,17 @@ def spread_population(cells: pd.DataFrame, streets: gpd.GeoDataFrame) -> pd.Seri
     NaN where the street's population is unknown. A per-cell population (e.g. from a census
     grid) can replace this Series: the coverage functions only read ``cells["population"]``.
     """
-    per_street = streets.set_index("code")["population"]
-    counts = cells["code"].value_counts()
-    share = per_street.reindex(counts.index) / counts
-    return cells["code"].map(share).astype(float).rename("population")
+    street = pd.Index(streets["code"]).get_indexer(cells["code"])
+    return pd.Series(spread_over_cells(street, streets["population"].to_numpy(dtype=float)),
+                     index=cells.index, name="population")
+
+
+def spread_over_cells(street: np.ndarray, population: np.ndarray) -> np.ndarray:
+    """:func:`spread_population` on arrays: each cell's street (position in ``population``,
+    the residents of each street) → each cell's residents (NaN where unknown)."""
+    counts = np.bincount(street, minlength=len(population))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (population / counts)[street]
 
 
 def cell_polygons(cells: pd.Index | list[str]) -> gpd.GeoSeries:
