@@ -25,7 +25,7 @@ from ui.i18n import lang, t
 from ui.widgets import or_stop
 
 __all__ = ["Choices", "PageInputs", "category_names", "map_controls", "map_view", "page_inputs",
-           "show_map"]
+           "secrets", "show_map"]
 
 #: Session-state keys of the shared controls.
 KEYS = {"category": "category", "resolution": "resolution", "mode": "mode",
@@ -97,7 +97,7 @@ def map_controls(targets: Targets, categories: Sequence[str]) -> Choices:
     return Choices(category=category, resolution=resolution, mode=mode, basemap=basemap)
 
 
-def _secrets() -> dict[str, str]:
+def secrets() -> dict[str, str]:
     """Streamlit secrets as a plain mapping; empty when there is no secrets file."""
     try:
         return dict(st.secrets)
@@ -118,7 +118,7 @@ def map_view(choices: Choices, *, targets: Targets, categories: Sequence[str],
         shown=(choices.category,),
         focus=focus,
         demo=load_dataset().is_demo,
-        tianditu_key=tianditu_key(os.environ, _secrets()),
+        tianditu_key=tianditu_key(os.environ, secrets()),
     )
 
 

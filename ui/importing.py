@@ -37,6 +37,7 @@ from geo.schema import normalize_boundaries
 from geo.targets import Targets
 from layers.folium_layers import base_map, street_layer
 from layers.offline import standalone_html
+from ui.controls import secrets
 from ui.data import dataset_file, load_dataset
 from ui.i18n import column_label, lang, t
 from ui.widgets import show_table
@@ -74,13 +75,6 @@ def _pair(pair: tuple[str, str]) -> str:
 def _reason_label(reason: str) -> str:
     key = next((k for k, text in REASONS.items() if text == reason), None)
     return t(REASONS_ZH.get(key, reason), reason)
-
-
-def _secrets() -> dict[str, str]:
-    try:
-        return dict(st.secrets)
-    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-        return {}
 
 
 def _shown(call: Callable[[], T]) -> T | None:
@@ -233,7 +227,7 @@ def facility_choices(table: pd.DataFrame, targets: Targets, file_id: str) -> Fac
 
 def _geocoder(name: str) -> Geocoder | None:
     """The provider's geocoder (key from the environment or secrets, answers cached)."""
-    return geocoder_for(name, secrets=_secrets(), cache_path=GEOCODE_CACHE) if name else None
+    return geocoder_for(name, secrets=secrets(), cache_path=GEOCODE_CACHE) if name else None
 
 
 def check_facilities(table: pd.DataFrame, choices: FacilityChoices, *, targets: Targets,
