@@ -41,6 +41,7 @@ __all__ = [
     "categories_present",
     "category_cells",
     "cell_coverage",
+    "checked_run",
     "compute_coverage",
     "coverage_from_nearest",
     "coverage_to_dict",
@@ -301,6 +302,26 @@ def categories_present(facilities: pd.DataFrame, targets: Targets) -> tuple[str,
     return tuple(known + sorted(present - set(known)))
 
 
+def checked_run(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, targets: Targets, *,
+                resolution: int, categories: Sequence[str] | None) -> tuple[int, tuple[str, ...]]:
+    """The resolution and the categories of a coverage run (every engine's), checked: the
+    categories given, or those in ``facilities`` (see :func:`categories_present`).
+
+    Raises
+    ------
+    InputError
+        When a category has no target, there is no street, or the resolution is outside 7–12.
+    """
+    resolution = validate_resolution(resolution)
+    chosen = tuple(categories) if categories is not None else categories_present(facilities,
+                                                                                  targets)
+    raise_if_problems([f"category {c!r} has no radius in the targets" for c in chosen
+                       if c not in targets], context="coverage")
+    if len(streets) == 0:
+        raise InputError("coverage: no streets")
+    return resolution, chosen
+
+
 def compute_coverage(
     streets: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
@@ -332,13 +353,8 @@ def compute_coverage(
     InputError
         When a category has no target, or the resolution is outside 7–12.
     """
-    resolution = validate_resolution(resolution)
-    chosen = tuple(categories) if categories is not None else categories_present(facilities,
-                                                                                  targets)
-    raise_if_problems([f"category {c!r} has no radius in the targets" for c in chosen
-                       if c not in targets], context="coverage")
-    if len(streets) == 0:
-        raise InputError("coverage: no streets")
+    resolution, chosen = checked_run(streets, facilities, targets, resolution=resolution,
+                                     categories=categories)
     grid = street_grid(streets, resolution=resolution)
     cells, weight = _grid_cells(grid, streets)
     usable = active_facilities(facilities)

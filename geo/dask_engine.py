@@ -39,14 +39,14 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from geo._errors import InputError, raise_if_problems
+from geo._errors import InputError
 from geo.coverage import (
     CoverageResult,
     active_facilities,
-    categories_present,
+    checked_run,
     coverage_from_nearest,
 )
-from geo.hexgrid import BLOCK_LEVELS, Grid, metric_xy, street_grid, validate_resolution
+from geo.hexgrid import BLOCK_LEVELS, Grid, metric_xy, street_grid
 from geo.incremental import nearest_in_blocks
 from geo.targets import Targets
 
@@ -228,13 +228,8 @@ def compute_coverage_dask(
         As :func:`geo.coverage.compute_coverage` does, and for a parent resolution not coarser
         than ``resolution``.
     """
-    resolution = validate_resolution(resolution)
-    chosen = (tuple(categories) if categories is not None
-              else categories_present(facilities, targets))
-    raise_if_problems([f"category {c!r} has no radius in the targets" for c in chosen
-                       if c not in targets], context="coverage")
-    if len(streets) == 0:
-        raise InputError("coverage: no streets")
+    resolution, chosen = checked_run(streets, facilities, targets, resolution=resolution,
+                                     categories=categories)
     if parent_resolution is not None and not 0 <= parent_resolution < resolution:
         raise InputError(f"parent resolution must be from 0 to {resolution - 1}, "
                          f"got {parent_resolution!r}")
