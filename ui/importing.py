@@ -40,7 +40,7 @@ from layers.offline import standalone_html
 from ui.controls import secrets
 from ui.data import dataset_file, load_dataset
 from ui.i18n import column_label, lang, t
-from ui.widgets import show_table
+from ui.widgets import or_error, show_table
 
 __all__ = ["boundaries_panel", "current_panel", "facilities_panel"]
 
@@ -75,15 +75,6 @@ def _pair(pair: tuple[str, str]) -> str:
 def _reason_label(reason: str) -> str:
     key = next((k for k, text in REASONS.items() if text == reason), None)
     return t(REASONS_ZH.get(key, reason), reason)
-
-
-def _shown(call: Callable[[], T]) -> T | None:
-    """``call()``'s result; on bad input its message as ``st.error`` and None."""
-    try:
-        return call()
-    except InputError as exc:
-        st.error(str(exc))
-        return None
 
 
 def _read_upload(upload, read: Callable[[Path], T]) -> T:
@@ -290,7 +281,7 @@ def apply_facilities(report: ImportReport, choices: FacilityChoices, *, upload) 
     if not st.button(label, type="primary", disabled=not len(report.accepted), key="fac_apply"):
         return
     dataset = load_dataset()
-    new = _shown(lambda: with_facilities(dataset, prefix_ids(report.accepted, choices.id_prefix),
+    new = or_error(lambda: with_facilities(dataset, prefix_ids(report.accepted, choices.id_prefix),
                                          mode=mode, origin=_origin(upload)))
     if new is not None:
         _save(new, t(f"已导入 {len(report.accepted)} 个设施（{upload.name}）。",
@@ -304,7 +295,7 @@ def facilities_panel(targets: Targets) -> None:
                                 "Shapefile"), type=TABLE_TYPES, key="fac_upload")
     if upload is None:
         return
-    table = _shown(lambda: _read_upload(upload, read_table))
+    table = or_error(lambda: _read_upload(upload, read_table))
     if table is None:
         return
     st.caption(t(f"{upload.name}：{len(table)} 行，前 {PREVIEW_ROWS} 行如下",
@@ -313,7 +304,7 @@ def facilities_panel(targets: Targets) -> None:
     choices = facility_choices(table, targets, upload.file_id)
     key = choices.key(upload.file_id)
     if st.button(t("检查", "Check"), key="fac_check"):
-        report = _shown(lambda: check_facilities(table, choices, targets=targets,
+        report = or_error(lambda: check_facilities(table, choices, targets=targets,
                                                  dataset=load_dataset(), name=upload.name))
         st.session_state["fac_report"] = (key, report) if report is not None else None
     checked = st.session_state.get("fac_report")
@@ -370,12 +361,12 @@ def boundaries_panel() -> None:
                                 "(any CRS)"), type=BOUNDARY_TYPES, key="bnd_upload")
     if upload is None:
         return
-    raw = _shown(lambda: _read_upload(
+    raw = or_error(lambda: _read_upload(
         upload, lambda p: read_vector_file(p, what="boundaries file")))
     if raw is None:
         return
     fields = _boundary_fields([str(c) for c in raw.columns if c != "geometry"], upload.file_id)
-    streets = _shown(lambda: _normalised(raw, fields, upload.name))
+    streets = or_error(lambda: _normalised(raw, fields, upload.name))
     if streets is None:
         return
     problems = boundary_problems(streets)

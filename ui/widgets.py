@@ -12,7 +12,7 @@ from geo._errors import InputError
 from ui.data import DEMO_NOTICE, load_dataset, load_inputs
 from ui.i18n import NUMBER_FORMATS, column_label, lang, t
 
-__all__ = ["or_stop", "page_header", "show_table"]
+__all__ = ["demo_notice", "or_error", "or_stop", "page_header", "show_table"]
 
 T = TypeVar("T")
 
@@ -71,6 +71,16 @@ def demo_notice() -> None:
     st.warning(t(f"以下部分仍为演示数据（示意，非官方）：{names}。",
                  f"These parts are still demo data (approximate, not official): {names}."),
                icon="⚠️")
+
+
+def or_error(call: Callable[[], T]) -> T | None:
+    """``call()``'s result; on bad input, its message as ``st.error`` and None (the page goes
+    on, unlike :func:`or_stop`)."""
+    try:
+        return call()
+    except InputError as exc:
+        st.error(str(exc))
+        return None
 
 
 def or_stop(load: Callable[[], T]) -> T:
