@@ -21,7 +21,7 @@ from ui.data import (
     load_inputs,
     load_map_html,
 )
-from ui.i18n import lang, t
+from ui.i18n import category_label, lang, t
 from ui.widgets import or_stop
 
 __all__ = ["Choices", "PageInputs", "category_names", "map_controls", "map_view", "page_inputs",
@@ -70,7 +70,7 @@ def page_inputs() -> PageInputs:
 
 def category_names(targets: Targets, categories: Sequence[str]) -> dict[str, str]:
     """Display name of each category in the chosen language."""
-    return {c: targets[c].label(lang()) if c in targets else c for c in categories}
+    return {c: category_label(targets, c) for c in categories}
 
 
 def map_controls(targets: Targets, categories: Sequence[str]) -> Choices:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["COLUMNS", "LANG_KEY", "NUMBER_FORMATS", "column_label", "lang", "language_switch",
-           "t"]
+__all__ = ["COLUMNS", "LANG_KEY", "NUMBER_FORMATS", "category_label", "column_label", "lang",
+           "language_switch", "t"]
 
 LANG_KEY = "lang"
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -84,6 +84,11 @@ NUMBER_FORMATS = {
     "lat": "{:.6f}",
     "loaded": "{:,.0f}",
 }
+
+
+def category_label(targets, category: str) -> str:
+    """A category's display name in the chosen language (its key when it has no target)."""
+    return targets[category].label(lang()) if category in targets else category
 
 
 def lang() -> str:

@@ -39,7 +39,7 @@ from layers.folium_layers import base_map, street_layer
 from layers.offline import standalone_html
 from ui.controls import secrets
 from ui.data import dataset_file, load_dataset
-from ui.i18n import column_label, lang, t
+from ui.i18n import category_label, column_label, lang, t
 from ui.widgets import or_error, show_table
 
 __all__ = ["boundaries_panel", "current_panel", "facilities_panel"]
@@ -118,9 +118,8 @@ def dataset_table(dataset: Dataset, targets: Targets) -> pd.DataFrame:
              "source": _origin_text((dataset.boundaries_origin,))}]
     counts = dataset.facilities["category"].value_counts()
     for category, origins in dataset.facility_origins.items():
-        label = targets[category].label(lang()) if category in targets else category
-        rows.append({"name": label, "count": int(counts.get(category, 0)),
-                     "source": _origin_text(origins)})
+        rows.append({"name": category_label(targets, category),
+                     "count": int(counts.get(category, 0)), "source": _origin_text(origins)})
     return pd.DataFrame(rows)
 
 

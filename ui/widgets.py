@@ -10,7 +10,7 @@ import streamlit as st
 
 from geo._errors import InputError
 from ui.data import DEMO_NOTICE, load_dataset, load_inputs
-from ui.i18n import NUMBER_FORMATS, column_label, lang, t
+from ui.i18n import NUMBER_FORMATS, category_label, column_label, lang, t
 
 __all__ = ["demo_notice", "or_error", "or_stop", "page_header", "show_table"]
 
@@ -50,8 +50,7 @@ def page_header(title: str, caption: str = "") -> None:
 def _part_label(part: str) -> str:
     if part == "boundaries":
         return t("街道边界与人口", "street boundaries and population")
-    targets = load_inputs()[0]
-    return targets[part].label(lang()) if part in targets else part
+    return category_label(load_inputs()[0], part)
 
 
 def demo_notice() -> None:
