@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.seed import seed_comparison
-from geo.tables import district_table, street_table
+from geo.plan.seed import seed_comparison
+from geo.plan.tables import district_table, street_table
 from ui.controls import category_names, page_inputs, show_map
 from ui.i18n import lang, language_switch, t
 from ui.widgets import page_header, show_table

@@ -26,30 +26,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from geo._errors import InputError
-from geo.config import (
+from geo.data.area import placement_area
+from geo.data.importer import import_facilities, parse_crs, parse_mapping
+from geo.data.io import read_boundaries, read_facilities, read_table, read_targets, write_import
+from geo.engine.coverage import compute_coverage
+from geo.model.config import (
     DEFAULT_RESOLUTION,
     DEMO_BOUNDARIES,
     DEMO_FACILITY_FILES,
     REPORT_FORMATS,
     TARGETS_FILE,
 )
-from geo.coverage import compute_coverage, coverage_to_dict
-from geo.importer import import_facilities, parse_crs, parse_mapping
-from geo.io import (
-    read_boundaries,
-    read_facilities,
-    read_scenario,
-    read_table,
-    read_targets,
-    write_import,
-)
-from geo.scenario import apply_scenario, baseline_capacities, placement_area
-from geo.suggest import sites_to_dict, suggest_sites
-from geo.targets import parse_radius_overrides
+from geo.model.errors import InputError
+from geo.model.targets import parse_radius_overrides
+from geo.plan.json_output import coverage_to_dict
+from geo.plan.scenario import apply_scenario, baseline_capacities
+from geo.plan.scenario_io import read_scenario
+from geo.plan.suggest import sites_to_dict, suggest_sites
 
 if TYPE_CHECKING:
-    from geo.geocode import Geocoder
+    from geo.data.geocode import Geocoder
 
 EXIT_BAD_INPUT = 2
 
@@ -161,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_fetch_osm(args: argparse.Namespace) -> list[str]:
     """Download the OSM boundaries and points into ``args.out``; return the written paths."""
-    from geo.osm_fetch import OVERPASS_URL, FetchError, fetch_osm
+    from geo.data.osm_fetch import OVERPASS_URL, FetchError, fetch_osm
 
     try:
         written = fetch_osm(_output_dir(args.out), url=args.url or OVERPASS_URL)
@@ -175,7 +171,7 @@ def _import_geocoder(name: str | None) -> Geocoder | None:
     cached in the state folder, requests sent to ``$CHANGNING_GEOCODE_URL`` when set."""
     if not name:
         return None
-    from geo.geocode import geocoder_for
+    from geo.data.geocode import geocoder_for
 
     return geocoder_for(name)
 
@@ -250,7 +246,7 @@ def run_coverage(args: argparse.Namespace) -> dict:
     streets, facilities, targets = _inputs(args)
     if args.engine == "dask":
         # dask loads only for this engine, so the CLI starts fast without it
-        from geo.dask_engine import compute_coverage_dask, dask_client
+        from geo.engine.dask_engine import compute_coverage_dask, dask_client
 
         with dask_client(args.scheduler) as client:
             result = compute_coverage_dask(streets, facilities, targets,
@@ -265,7 +261,7 @@ def _network(path: str | None):
     """The walking network file ``--network`` names, or None (straight lines)."""
     if not path:
         return None
-    from geo.network_io import read_network  # networkx loads only when a network is given
+    from geo.data.network_io import read_network  # networkx loads only when a network is given
 
     return read_network(path)
 

@@ -21,14 +21,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench_scale import best_of  # noqa: E402
 
-from geo.coverage import (  # noqa: E402
-    _metric_xy,
-    active_facilities,
-    cell_coverage,
-    street_coverage,
-)
-from geo.hexgrid import spread_population, street_cells  # noqa: E402
-from geo.io import read_boundaries, read_demo, read_targets  # noqa: E402
+from geo.data.io import read_boundaries, read_demo, read_targets  # noqa: E402
+from geo.engine.coverage import cell_coverage  # noqa: E402
+from geo.engine.hexgrid import metric_xy, spread_population, street_cells  # noqa: E402
+from geo.engine.result import active_facilities  # noqa: E402
+from geo.engine.sums import street_coverage  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "osm"
 
@@ -37,10 +34,10 @@ def brute_force_covered(cells, facilities, targets, categories) -> int:
     """Covered (cell, category) pairs from every pairwise distance: the baseline."""
     covered = 0
     usable = active_facilities(facilities)
-    cells_xy = _metric_xy(cells["lon"], cells["lat"])
+    cells_xy = metric_xy(cells["lon"], cells["lat"])
     for category in categories:
         points = usable[usable["category"] == category]
-        fac_xy = _metric_xy(points["lon"], points["lat"])
+        fac_xy = metric_xy(points["lon"], points["lat"])
         radius = targets[category].radius_m
         for start in range(0, len(cells_xy), 20_000):
             chunk = cells_xy[start:start + 20_000]
@@ -78,8 +75,8 @@ def main() -> None:
     if (SHARED / "changning_streets.geojson").exists():
         import geopandas as gpd
 
-        from geo.osm import osm_facilities
-        from geo.schema import normalize_facilities
+        from geo.data.osm import osm_facilities
+        from geo.data.schema import normalize_facilities
 
         real = read_boundaries(SHARED / "changning_streets.geojson")
         pois = normalize_facilities(osm_facilities(gpd.read_file(SHARED /

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_scale import DATASETS, SHARED, best_of, load  # noqa: E402
 
-from geo.coverage import compute_coverage  # noqa: E402
-from geo.dask_engine import compute_coverage_dask, dask_client  # noqa: E402
-from geo.hexgrid import street_grid  # noqa: E402
+from geo.engine.coverage import compute_coverage  # noqa: E402
+from geo.engine.dask_engine import compute_coverage_dask, dask_client  # noqa: E402
+from geo.engine.hexgrid import street_grid  # noqa: E402
 
 
 def same(local, dask) -> bool:

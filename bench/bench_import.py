@@ -21,10 +21,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.coords import wgs84_to_gcj02  # noqa: E402
-from geo.importer import import_facilities  # noqa: E402
-from geo.io import read_demo, read_table, read_targets  # noqa: E402
-from geo.scenario import placement_area  # noqa: E402
+from geo.data.area import placement_area  # noqa: E402
+from geo.data.coords import wgs84_to_gcj02  # noqa: E402
+from geo.data.importer import import_facilities  # noqa: E402
+from geo.data.io import read_demo, read_table, read_targets  # noqa: E402
 
 
 def synthetic_sheet(rows: int) -> pd.DataFrame:

@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.coverage import compute_coverage  # noqa: E402
-from geo.io import read_demo, read_targets  # noqa: E402
+from geo.data.io import read_demo, read_targets  # noqa: E402
+from geo.engine.coverage import compute_coverage  # noqa: E402
 from layers.report import ReportInputs, write_reports  # noqa: E402
 
 

@@ -6,19 +6,19 @@ Datasets, read in place from ../shared/data/osm (skipped with a message when abs
 
 - ``changning``: the 10 Changning units and their OSM points, resolution 10;
 - ``shanghai113``: the 113 central-Shanghai units at resolution 11, with the Shanghai OSM
-  points and areas of ``shanghai_pois/`` mapped to categories by ``geo.osm`` (an area counts at
+  points and areas of ``shanghai_pois/`` mapped to categories by ``geo.data.osm`` (an area counts at
   its centroid, taken in UTM 51N).
 
-Each measurement runs in its own process, so its peak memory (max RSS, from ``wait4``) is its
-own; data loading is not timed but is in the peak. The engine process times cold runs (grid
-from the boundaries, every category), warm runs (grid cached, facilities changed), building
-the per-cell frame, single-facility edits through ``geo.incremental.CategoryState``, and checks
-the engine against exact distances: a KD-tree query with no upper bound (and, on Changning,
-every cell-to-facility distance with numpy). The naive process loops over h3 per cell for the
-grid and the centres, buffers each facility by the radius with geopandas and ``sjoin``s the
-centre points with the buffers; its inscribed buffer polygons miss a few cells at the edge,
-counted here. Last, ``cli.py coverage`` runs as a whole process on the 113 units, with the
-facilities written to a temporary CSV outside the repository.
+Each measurement runs in its own process, so its peak memory (max RSS, from ``wait4``) is its own;
+data loading is not timed but is in the peak. The engine process times cold runs (grid from the
+boundaries, every category), warm runs (grid cached, facilities changed), building the per-cell
+frame, single-facility edits through ``geo.engine.incremental.CategoryState``, and checks the engine
+against exact distances: a KD-tree query with no upper bound (and, on Changning, every
+cell-to-facility distance with numpy). The naive process loops over h3 per cell for the grid and the
+centres, buffers each facility by the radius with geopandas and ``sjoin``s the centre points with
+the buffers; its inscribed buffer polygons miss a few cells at the edge, counted here. Last,
+``cli.py coverage`` runs as a whole process on the 113 units, with the facilities written to a
+temporary CSV outside the repository.
 """
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ def load(name: str):
     import geopandas as gpd
     import pandas as pd
 
-    from geo.config import METRIC_CRS
-    from geo.io import read_boundaries, read_targets
-    from geo.osm import OSM_CLASS_CATEGORIES, osm_facilities
-    from geo.schema import normalize_facilities
+    from geo.data.io import read_boundaries, read_targets
+    from geo.data.osm import OSM_CLASS_CATEGORIES, osm_facilities
+    from geo.data.schema import normalize_facilities
+    from geo.model.config import METRIC_CRS
 
     targets = read_targets()
     file, resolution = DATASETS[name]
@@ -92,16 +92,12 @@ def best_of(repeat: int, func: Callable[[], object]) -> tuple[float, object]:
 def engine(name: str, repeat: int, edits: int) -> dict:
     from scipy.spatial import cKDTree
 
-    from geo import hexgrid
-    from geo.coverage import (
-        _grid_streets,
-        _spread_on_grid,
-        active_facilities,
-        categories_present,
-        compute_coverage,
-    )
-    from geo.hexgrid import metric_xy, street_grid
-    from geo.incremental import CategoryState, nearest_on_grid
+    from geo.engine import hexgrid
+    from geo.engine.coverage import compute_coverage
+    from geo.engine.hexgrid import metric_xy, spread_over_cells, street_grid
+    from geo.engine.incremental import CategoryState, nearest_on_grid
+    from geo.engine.result import active_facilities, categories_present
+    from geo.engine.sums import grid_street_coverage
 
     streets, facilities, targets, resolution = load(name)
     categories = categories_present(facilities, targets)
@@ -120,14 +116,15 @@ def engine(name: str, repeat: int, edits: int) -> dict:
                                                                cached=False))
     out["blocks_s"], _ = best_of(1, lambda: fresh.blocks)
     grid = street_grid(streets, resolution=resolution)
-    weight = np.nan_to_num(_spread_on_grid(grid, streets), nan=1.0)
+    weight = np.nan_to_num(spread_over_cells(grid.street, streets["population"].to_numpy(float)),
+                           nan=1.0)
     nearest = {}
     for c in categories:  # one at a time here; a run computes them on parallel threads
         out[f"nearest_{c}_s"], nearest[c] = best_of(
             repeat, lambda c=c: nearest_on_grid(grid, by_category[c],
                                                 radius_m=targets[c].radius_m, weight=weight))
-    out["streets_s"], _ = best_of(repeat, lambda: _grid_streets(streets, grid, weight, nearest,
-                                                                facilities, targets))
+    out["streets_s"], _ = best_of(repeat, lambda: grid_street_coverage(
+        streets, grid, weight, nearest, facilities, targets))
     # warm: same boundaries and resolution, other facilities each time
     rng = np.random.default_rng(0)
     variants = [facilities.drop(index=rng.choice(facilities.index, 5, replace=False))
@@ -189,8 +186,8 @@ def naive(name: str, repeat: int) -> dict:
     import pandas as pd
     from scipy.spatial import cKDTree
 
-    from geo.config import METRIC_CRS, STORAGE_CRS
-    from geo.coverage import active_facilities, categories_present
+    from geo.engine.result import active_facilities, categories_present
+    from geo.model.config import METRIC_CRS, STORAGE_CRS
 
     streets, facilities, targets, resolution = load(name)
     categories = categories_present(facilities, targets)

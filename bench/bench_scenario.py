@@ -21,9 +21,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.coverage import compute_coverage  # noqa: E402
-from geo.io import read_demo, read_targets  # noqa: E402
-from geo.scenario import Edit, Scenario, apply_scenario, evaluate, placement_area  # noqa: E402
+from geo.data.area import placement_area  # noqa: E402
+from geo.data.io import read_demo, read_targets  # noqa: E402
+from geo.engine.coverage import compute_coverage  # noqa: E402
+from geo.plan.scenario import Edit, Scenario, apply_scenario, evaluate  # noqa: E402
 
 
 def timed(func, repeat: int) -> tuple[float, object]:

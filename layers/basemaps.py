@@ -2,8 +2,8 @@
 
 No streamlit here. Tiles are fetched by the browser, not by this module. AMap (Gaode) tiles are
 drawn in GCJ-02, so overlays drawn on them must first be shifted with
-:func:`geo.shift.shift_geometries_to_gcj02` (``Basemap.needs_gcj02``); the others are WGS-84 web
-Mercator. Tianditu needs a key, read from ``TIANDITU_KEY`` (environment first, then the
+:func:`geo.data.shift.shift_geometries_to_gcj02` (``Basemap.needs_gcj02``); the others are WGS-84
+web Mercator. Tianditu needs a key, read from ``TIANDITU_KEY`` (environment first, then the
 streamlit secrets) and never stored in this code.
 """
 

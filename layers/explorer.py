@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import folium
 import geopandas as gpd
 
-from geo.shift import shift_bounds_to_gcj02, shift_geometries_to_gcj02
+from geo.data.shift import shift_bounds_to_gcj02, shift_geometries_to_gcj02
 from layers.basemaps import BASEMAPS, add_basemap
 from layers.folium_layers import (
     add_layer_control,
@@ -98,7 +98,7 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
     streets, facilities
         Normalised frames in EPSG:4326.
     cells
-        The category's cells (see ``geo.coverage.category_cells``), EPSG:4326.
+        The category's cells (see ``geo.plan.tables.category_cells``), EPSG:4326.
     changes
         Cells whose coverage a scenario changed, with ``change`` "gained"/"lost" (EPSG:4326).
     cell_limit

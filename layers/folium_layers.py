@@ -18,7 +18,7 @@ from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
-from geo.hexgrid import cells_outline
+from geo.engine.hexgrid import cells_outline
 from layers.style import (
     CHANGE_COLOURS,
     COVERED_COLOUR,
@@ -219,7 +219,7 @@ def _cell_style(feature: dict) -> dict:
 
 def merged_cells(cells: gpd.GeoDataFrame, *, radius_m: float, mode: str) -> gpd.GeoDataFrame:
     """The cells of one category merged by street, covered or not, and colour band: one outline
-    each (see :func:`geo.hexgrid.cells_outline`), with ``code``, ``street``, ``covered``,
+    each (see :func:`geo.engine.hexgrid.cells_outline`), with ``code``, ``street``, ``covered``,
     ``fill`` and ``cells`` (how many). For grids too large to draw cell by cell."""
     frame = pd.DataFrame(cells.drop(columns="geometry")).assign(
         fill=cell_fills(cells, radius_m=radius_m, mode=mode))

@@ -14,15 +14,16 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo.compare import compare_streets
-from geo.config import REPORT_FORMATS
-from geo.coverage import CoverageResult, category_cells, district_summary
-from geo.export import cells_frame, coverage_table, facilities_frame, gaps_frame
-from geo.export_io import write_csv, write_geojson, write_gpkg, write_xlsx
-from geo.gaps import gap_blocks, missing_categories
-from geo.hexgrid import cell_polygons
-from geo.tables import street_facilities
-from geo.targets import Targets
+from geo.data.export_io import write_csv, write_geojson, write_gpkg, write_xlsx
+from geo.engine.hexgrid import cell_polygons
+from geo.engine.result import CoverageResult
+from geo.engine.sums import district_summary
+from geo.model.config import REPORT_FORMATS
+from geo.model.targets import Targets
+from geo.plan.compare import compare_streets
+from geo.plan.export import cells_frame, coverage_table, facilities_frame, gaps_frame
+from geo.plan.gaps import gap_blocks, missing_categories
+from geo.plan.tables import category_cells, street_facilities
 from layers.explorer import MapView, explorer_map
 from layers.folium_layers import coverage_legend_entries
 from layers.fonts import cjk_font

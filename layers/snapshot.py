@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from geo.config import METRIC_CRS
+from geo.model.config import METRIC_CRS
 from layers.fonts import CjkFont, cjk_font
 from layers.style import COVERED_COLOUR, GAP_COLOUR, category_colour, distance_colour
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.coverage import streets_below_target
+from geo.plan.gaps import streets_below_target
 from layers.report import ReportInputs
 from ui.controls import category_names, page_inputs, show_map
 from ui.export import export_panel

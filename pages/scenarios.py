@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import streamlit as st
 
-from geo._errors import InputError
-from geo.compare import compare_streets, newly_covered_total
-from geo.scenario import Edit
+from geo.model.errors import InputError
+from geo.plan.compare import compare_streets, newly_covered_total
+from geo.plan.scenario import Edit
 from layers.report import ReportInputs
 from ui import scenarios as sc
 from ui.controls import category_names, map_view, page_inputs

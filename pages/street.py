@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.gaps import gap_blocks
-from geo.tables import street_facilities, street_profile
+from geo.plan.gaps import gap_blocks
+from geo.plan.tables import street_facilities, street_profile
 from layers.report import ReportInputs
 from ui.controls import category_names, page_inputs, show_map
 from ui.export import export_panel

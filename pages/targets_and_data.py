@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.tables import facility_counts, streets_table, targets_table
+from geo.plan.tables import facility_counts, streets_table, targets_table
 from ui.data import load_inputs
 from ui.i18n import lang, t
 from ui.widgets import or_stop, page_header, show_table

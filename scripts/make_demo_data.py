@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from geo.config import (  # noqa: E402
+from geo.model.config import (  # noqa: E402
     DATA_DIR,
     DEMO_BOUNDARIES,
     DEMO_FACILITY_FILES,

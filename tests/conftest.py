@@ -11,8 +11,8 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from geo.config import METRIC_CRS, STORAGE_CRS
-from geo.targets import targets_from_mapping
+from geo.model.config import METRIC_CRS, STORAGE_CRS
+from geo.model.targets import targets_from_mapping
 from tests import e2e
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def facility_frame(rows: list[dict]) -> pd.DataFrame:
 def market_and_parking(targets):
     """A market in the west square's centre (80 stalls) and a car park in the east one's
     (100 spaces), normalised, EPSG:4326."""
-    from geo.schema import normalize_facilities
+    from geo.data.schema import normalize_facilities
 
     return normalize_facilities(facility_frame([
         {"id": "m1", "name": "西菜场", "category": "market", "capacity": "80", "dx": 500,

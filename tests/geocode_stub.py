@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from geo.coords import wgs84_to_gcj02
+from geo.data.coords import wgs84_to_gcj02
 
 __all__ = [
     "AMAP_PATH",

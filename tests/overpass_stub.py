@@ -9,7 +9,7 @@ recorded.
 
 The geometry is synthetic — small squares near 121.40°E 31.21°N in WGS-84 — authored here, not
 OSM data. Only the relation ids are real (so the codes and names of
-:data:`geo.osm_fetch.CHANGNING_RELATIONS` apply).
+:data:`geo.data.osm_fetch.CHANGNING_RELATIONS` apply).
 """
 
 from __future__ import annotations

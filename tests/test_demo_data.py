@@ -10,8 +10,8 @@ import sys
 import pytest
 import shapely
 
-from geo.config import DATA_DIR, DEMO_BOUNDARIES, DEMO_FACILITY_FILES, METRIC_CRS
-from geo.io import read_demo, read_targets
+from geo.data.io import read_demo, read_targets
+from geo.model.config import DATA_DIR, DEMO_BOUNDARIES, DEMO_FACILITY_FILES, METRIC_CRS
 from tests.conftest import ROOT
 
 CODES = {

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from pyproj import Geod
 
-from geo.config import METRIC_CRS
-from geo.coverage import compute_coverage
-from geo.hexgrid import cells_area_km2
-from geo.io import read_boundaries
-from geo.osm import osm_facilities
-from geo.schema import normalize_facilities
+from geo.data.io import read_boundaries
+from geo.data.osm import osm_facilities
+from geo.data.schema import normalize_facilities
+from geo.engine.coverage import compute_coverage
+from geo.engine.hexgrid import cells_area_km2
+from geo.model.config import METRIC_CRS
 from tests.conftest import shared_file
 
 pytestmark = pytest.mark.realdata
@@ -39,7 +39,7 @@ def facilities(targets_all):
 
 @pytest.fixture(scope="module")
 def targets_all():
-    from geo.io import read_targets
+    from geo.data.io import read_targets
 
     return read_targets()
 

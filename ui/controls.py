@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import geopandas as gpd
 import streamlit as st
 
-from geo.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
-from geo.coverage import CoverageResult, categories_present
-from geo.targets import Targets
+from geo.engine.result import CoverageResult, categories_present
+from geo.model.config import DEFAULT_RESOLUTION, MAX_RESOLUTION, MIN_RESOLUTION
+from geo.model.targets import Targets
 from layers.basemaps import BASEMAPS, MissingKeyError, tianditu_key
 from layers.explorer import MAP_CELL_LIMIT, MapView
 from ui.data import (

@@ -1,6 +1,6 @@
 """Cached loaders: plain ``geo/`` functions wrapped at the UI edge with hashable arguments.
 
-Everything is keyed by the stored dataset's version (:func:`geo.dataset_io.dataset_version`),
+Everything is keyed by the stored dataset's version (:func:`geo.data.dataset_io.dataset_version`),
 so an import shows on every page and in every session at once, with no stale cache.
 """
 
@@ -9,12 +9,14 @@ from __future__ import annotations
 import geopandas as gpd
 import streamlit as st
 
-from geo.config import DATASET_FILE
-from geo.coverage import CoverageResult, category_cells, compute_coverage
-from geo.dataset import Dataset
-from geo.dataset_io import dataset_version, read_dataset
-from geo.io import read_targets
-from geo.targets import Targets
+from geo.data.dataset import Dataset
+from geo.data.dataset_io import dataset_version, read_dataset
+from geo.data.io import read_targets
+from geo.engine.coverage import compute_coverage
+from geo.engine.result import CoverageResult
+from geo.model.config import DATASET_FILE
+from geo.model.targets import Targets
+from geo.plan.tables import category_cells
 from layers.explorer import MapView, explorer_map
 from layers.offline import standalone_html
 

@@ -2,7 +2,7 @@
 
 An import is checked first (every row accepted or rejected with its reason, hints about the
 coordinates) and applied only when the user says so; applying writes the whole dataset anew
-(:func:`geo.dataset_io.write_dataset`), so it either lands completely or not at all.
+(:func:`geo.data.dataset_io.write_dataset`), so it either lands completely or not at all.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo._errors import InputError
-from geo.dataset import FACILITY_MODES, Dataset, prefix_ids, with_boundaries, with_facilities
-from geo.dataset_io import reset_dataset, write_dataset
-from geo.geocode import GEOCODE_CACHE, PROVIDER_NAMES, Geocoder, geocoder_for
-from geo.importer import (
+from geo.data.area import placement_area
+from geo.data.dataset import FACILITY_MODES, Dataset, prefix_ids, with_boundaries, with_facilities
+from geo.data.dataset_io import reset_dataset, write_dataset
+from geo.data.geocode import GEOCODE_CACHE, PROVIDER_NAMES, Geocoder, geocoder_for
+from geo.data.importer import (
     FIELD_ALIASES,
     REASONS,
     ImportReport,
@@ -31,10 +31,10 @@ from geo.importer import (
     parse_crs,
     suggest_mapping,
 )
-from geo.io import boundary_field_defaults, read_table, read_vector_file
-from geo.scenario import placement_area
-from geo.schema import normalize_boundaries
-from geo.targets import Targets
+from geo.data.io import boundary_field_defaults, read_table, read_vector_file
+from geo.data.schema import normalize_boundaries
+from geo.model.errors import InputError
+from geo.model.targets import Targets
 from layers.folium_layers import base_map, street_layer
 from layers.offline import standalone_html
 from ui.controls import secrets
@@ -60,7 +60,7 @@ MODE_LABELS = {"replace_categories": ("替换文件中这些类别的设施", "R
 PROVIDER_LABELS = {"": ("不做地址解析", "No geocoding"), "amap": ("高德地图", "AMap (Gaode)"),
                    "tianditu": ("天地图", "Tianditu"), "nominatim": ("Nominatim (OSM)",
                                                                     "Nominatim (OSM)")}
-#: The importer's reasons (keys of geo.importer.REASONS) in Chinese, for the summary table.
+#: The importer's reasons (keys of geo.data.importer.REASONS) in Chinese, for the summary table.
 REASONS_ZH = {"coords": "坐标缺失或非数字", "range": "坐标超出范围", "outside": "不在研究范围内",
               "duplicate": "编号重复", "category": "类别未知", "name": "名称为空",
               "capacity": "容量不是 ≥ 0 的数字", "status": "状态未知", "geocode": "地址解析失败"}

@@ -12,24 +12,25 @@ import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo._errors import InputError
-from geo.compare import changed_cells, side_by_side
-from geo.config import SCENARIO_DB
-from geo.coords import gcj02_to_wgs84
-from geo.coverage import CoverageResult, category_cells
-from geo.hexgrid import cell_polygons
-from geo.scenario import (
+from geo.data.area import placement_area
+from geo.data.coords import gcj02_to_wgs84
+from geo.data.store import ScenarioStore
+from geo.engine.hexgrid import cell_polygons
+from geo.engine.result import CoverageResult
+from geo.model.config import SCENARIO_DB
+from geo.model.errors import InputError
+from geo.model.targets import Targets
+from geo.plan.compare import changed_cells, side_by_side
+from geo.plan.scenario import (
     Edit,
     Scenario,
     baseline_capacities,
     evaluate,
-    placement_area,
     scenario_from_geojson,
     scenario_to_geojson,
 )
-from geo.store import ScenarioStore
-from geo.suggest import suggest_sites
-from geo.targets import Targets
+from geo.plan.suggest import suggest_sites
+from geo.plan.tables import category_cells
 from layers.basemaps import BASEMAPS
 from layers.explorer import MapView, explorer_map
 from layers.offline import with_local_assets

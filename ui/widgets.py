@@ -8,7 +8,7 @@ from typing import TypeVar
 import pandas as pd
 import streamlit as st
 
-from geo._errors import InputError
+from geo.model.errors import InputError
 from ui.data import DEMO_NOTICE, load_dataset, load_inputs
 from ui.i18n import NUMBER_FORMATS, category_label, column_label, lang, t
 

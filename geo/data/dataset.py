@@ -1,0 +1,140 @@
+"""The app's working dataset: which streets and facilities the pages show, and where each part
+came from (the embedded demo, or a file a user imported).
+
+Pure: frames in, frames out. Reading and writing the stored dataset is in
+:mod:`geo.data.dataset_io`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.model.errors import InputError
+
+__all__ = [
+    "DEMO",
+    "FACILITY_MODES",
+    "Dataset",
+    "demo_dataset",
+    "merge_facilities",
+    "prefix_ids",
+    "with_boundaries",
+    "with_facilities",
+]
+
+#: The origin of a part that is the embedded demo data.
+DEMO = "demo"
+#: How imported facilities join the dataset: replace the facilities of the categories the file
+#: holds, add to them, or replace every facility.
+FACILITY_MODES = ("replace_categories", "append", "replace_all")
+CLASHES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Streets and facilities in the data model (EPSG:4326) and the origin of each part.
+
+    ``boundaries_origin`` is :data:`DEMO` or a description of the imported file;
+    ``facility_origins`` maps each category to the origins of its facilities.
+    """
+
+    streets: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    boundaries_origin: str = DEMO
+    facility_origins: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def demo_parts(self) -> list[str]:
+        """The parts still holding demo data: ``"boundaries"`` and/or category keys."""
+        parts = ["boundaries"] if self.boundaries_origin == DEMO else []
+        return parts + [c for c, origins in self.facility_origins.items() if DEMO in origins]
+
+    @property
+    def all_demo(self) -> bool:
+        """True while nothing has been imported: every part is the embedded demo."""
+        return self.boundaries_origin == DEMO and all(
+            origins == (DEMO,) for origins in self.facility_origins.values())
+
+    @property
+    def is_demo(self) -> bool:
+        """True while any part is the embedded demo data."""
+        return bool(self.demo_parts)
+
+
+def demo_dataset(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> Dataset:
+    """The embedded demo data as a dataset: every part's origin is :data:`DEMO`."""
+    origins = {c: (DEMO,) for c in pd.unique(facilities["category"])}
+    return Dataset(streets, facilities, DEMO, origins)
+
+
+def prefix_ids(facilities: gpd.GeoDataFrame, prefix: str) -> gpd.GeoDataFrame:
+    """``facilities`` with ``prefix`` put before every id (ids of one department's list often
+    repeat another's: 1, 2, 3 …)."""
+    if not prefix:
+        return facilities
+    return facilities.assign(id=prefix + facilities["id"].astype(str))
+
+
+def _id_clashes(kept: pd.DataFrame, imported: pd.DataFrame) -> list[str]:
+    return sorted(set(kept["id"].astype(str)) & set(imported["id"].astype(str)))
+
+
+def merge_facilities(current: gpd.GeoDataFrame, imported: gpd.GeoDataFrame, *,
+                     mode: str) -> gpd.GeoDataFrame:
+    """The facilities after importing ``imported`` into ``current`` in ``mode``.
+
+    Raises
+    ------
+    InputError
+        When the mode is unknown, nothing was imported, or imported ids clash with facilities
+        that stay (ids must be unique: scenarios refer to facilities by id); nothing is merged.
+    """
+    if mode not in FACILITY_MODES:
+        raise InputError(f"import mode {mode!r}: expected one of {', '.join(FACILITY_MODES)}")
+    if len(imported) == 0:
+        raise InputError("no accepted rows: there is nothing to import")
+    if mode == "replace_all":
+        kept = current.iloc[0:0]
+    elif mode == "replace_categories":
+        kept = current[~current["category"].isin(set(imported["category"]))]
+    else:
+        kept = current
+    clashes = _id_clashes(kept, imported)
+    if clashes:
+        shown = ", ".join(clashes[:CLASHES_SHOWN]) + (" …" if len(clashes) > CLASHES_SHOWN else "")
+        raise InputError(f"{len(clashes)} imported id(s) are already used by facilities that stay"
+                         f" ({shown}); give the import an id prefix")
+    merged = pd.concat([kept, imported[kept.columns.intersection(imported.columns)]],
+                       ignore_index=True)
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=current.crs)
+
+
+def _facility_origins(dataset: Dataset, imported: gpd.GeoDataFrame, *, mode: str,
+                      origin: str) -> dict[str, tuple[str, ...]]:
+    categories = list(pd.unique(imported["category"]))
+    origins = {} if mode == "replace_all" else dict(dataset.facility_origins)
+    for category in categories:
+        before = origins.get(category, ()) if mode == "append" else ()
+        origins[category] = tuple(dict.fromkeys([*before, origin]))
+    return origins
+
+
+def with_facilities(dataset: Dataset, imported: gpd.GeoDataFrame, *, mode: str,
+                    origin: str) -> Dataset:
+    """``dataset`` with ``imported`` facilities merged in ``mode`` (see
+    :func:`merge_facilities`), the categories' origins updated to ``origin``."""
+    facilities = merge_facilities(dataset.facilities, imported, mode=mode)
+    return replace(dataset, facilities=facilities,
+                   facility_origins=_facility_origins(dataset, imported, mode=mode,
+                                                      origin=origin))
+
+
+def with_boundaries(dataset: Dataset, streets: gpd.GeoDataFrame, *, origin: str) -> Dataset:
+    """``dataset`` with its streets replaced by ``streets`` (normalised boundaries)."""
+    if len(streets) == 0:
+        raise InputError("no streets: there is nothing to import")
+    return replace(dataset, streets=streets, boundaries_origin=origin)

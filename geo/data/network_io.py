@@ -1,0 +1,236 @@
+"""Reading walking network files: GraphML (e.g. OSMnx's) or a vector file of line edges.
+
+Everything that touches the file system for networks lives here; the network itself and the
+distances along it are in :mod:`geo.engine.network`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geo.engine.network import WalkingNetwork, build_network
+from geo.model.config import METRIC_CRS, STORAGE_CRS
+from geo.model.errors import InputError, raise_if_problems
+
+__all__ = [
+    "ENDPOINT_DECIMALS",
+    "GRAPHML_SUFFIXES",
+    "VECTOR_SUFFIXES",
+    "network_from_graph",
+    "read_edges_file",
+    "read_graphml",
+    "read_network",
+]
+
+GRAPHML_SUFFIXES = {".graphml", ".xml"}
+VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip"}
+#: Line endpoints of an edges file are rounded to this many decimals of a metre (UTM 51N) before
+#: they are matched into nodes.
+ENDPOINT_DECIMALS = 1
+LENGTH_FIELDS = ("length", "length_m")
+LINE_TYPES = {"LineString", "MultiLineString"}
+WHAT = "walking network file"
+
+
+def _shown(value: object) -> str:
+    """``repr`` of a value as the file gave it (a numpy scalar as the plain Python one)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def read_network(path: str | Path, *, crs: str | None = None) -> WalkingNetwork:
+    """Read a walking network: GraphML (``.graphml``/``.xml``) or a GeoPackage, GeoJSON or
+    Shapefile of line edges.
+
+    Parameters
+    ----------
+    path
+        The file.
+    crs
+        GraphML only: CRS of the nodes' ``x``/``y`` when the graph has no ``crs`` attribute
+        (see :func:`read_graphml`).
+
+    Raises
+    ------
+    InputError
+        Naming the file and what is wrong with it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{WHAT} {path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in GRAPHML_SUFFIXES:
+        return read_graphml(path, crs=crs)
+    if suffix in VECTOR_SUFFIXES:
+        return read_edges_file(path)
+    known = ", ".join(sorted(GRAPHML_SUFFIXES | VECTOR_SUFFIXES))
+    raise InputError(f"{WHAT} {path}: unknown kind of file {suffix or '(no suffix)'!r}; "
+                     f"expected one of {known}")
+
+
+def read_graphml(path: str | Path, *, crs: str | None = None) -> WalkingNetwork:
+    """Read a GraphML walking network, e.g. one saved by OSMnx.
+
+    Nodes need ``x``/``y``; their CRS is ``crs`` when given, else the graph's ``crs``
+    attribute (OSMnx writes one), else longitude/latitude (EPSG:4326). An edge's ``length``
+    attribute (metres, as OSMnx writes it) is used when present, else the metric length of its
+    ``geometry`` attribute (WKT in the nodes' CRS), else the straight line between its nodes.
+
+    Raises
+    ------
+    InputError
+        Unreadable XML, no nodes, no edges, a node without ``x``/``y``, numbers that are not
+        numbers, an unknown CRS.
+    """
+    path = Path(path)
+    source = f"{WHAT} {path}"
+    if not path.is_file():
+        raise InputError(f"{source}: no such file")
+    try:
+        graph = nx.read_graphml(path)
+    except Exception as exc:  # ElementTree, networkx and type conversions raise several kinds
+        raise InputError(f"{source}: cannot be read as GraphML ({_first_line(exc)})") from exc
+    return network_from_graph(graph, crs=crs, source=source)
+
+
+def network_from_graph(graph: nx.Graph, *, crs: str | None = None,
+                       source: str = "walking network graph") -> WalkingNetwork:
+    """A :class:`~geo.engine.network.WalkingNetwork` from a networkx graph laid out as
+    :func:`read_graphml` describes (directions and parallel edges are ignored)."""
+    if not (crs or graph.graph.get("crs")):
+        source = f"{source} (no crs attribute: x/y read as longitude/latitude)"
+    crs = crs or graph.graph.get("crs") or STORAGE_CRS
+    raise_if_problems(["no nodes"] if graph.number_of_nodes() == 0 else [], context=source)
+    problems = []
+    ids, xs, ys = [], [], []
+    for node, data in graph.nodes(data=True):
+        missing = [axis for axis in ("x", "y") if data.get(axis) in (None, "")]
+        if missing:
+            problems.append(f"node {node!r}: no {' and '.join(missing)}")
+        ids.append(node)
+        xs.append(data.get("x"))
+        ys.append(data.get("y"))
+    raise_if_problems(problems + (["no edges"] if graph.number_of_edges() == 0 else []),
+                      context=source)
+    nodes = pd.DataFrame({"id": pd.Series(ids, dtype=object), "x": xs, "y": ys})
+    edges = pd.DataFrame(
+        [(u, v, data.get("length"), data.get("geometry")) for u, v, data in
+         graph.edges(data=True)],
+        columns=["u", "v", "length", "geometry"], dtype=object)
+    edges["length"] = _fill_from_geometry(edges, crs=crs, source=source)
+    return build_network(nodes, edges[["u", "v", "length"]], crs=crs, source=source)
+
+
+def _fill_from_geometry(edges: pd.DataFrame, *, crs: str, source: str) -> pd.Series:
+    """Edge lengths: the given ones, else the metric length of the WKT ``geometry``."""
+    length = edges["length"].copy()
+    todo = length.isna() & edges["geometry"].notna()
+    if not todo.any():
+        return length
+    wkt = edges.loc[todo, "geometry"]
+    problems = []
+    shapes = []
+    for (u, v), text in zip(edges.loc[todo, ["u", "v"]].itertuples(index=False), wkt,
+                            strict=True):
+        try:
+            shapes.append(shapely.from_wkt(str(text)))
+        except shapely.errors.GEOSException:
+            problems.append(f"edge {u!r}–{v!r}: geometry {str(text)[:40]!r} is not WKT")
+    raise_if_problems(problems, context=source)
+    try:
+        metric = gpd.GeoSeries(shapes, index=wkt.index, crs=crs).to_crs(METRIC_CRS)
+    except Exception as exc:  # pyproj's CRSError and friends
+        raise InputError(f"{source}: CRS {crs!r} cannot be converted to metres "
+                         f"({_first_line(exc)})") from exc
+    length = length.astype(object)
+    length[todo] = metric.length
+    return length
+
+
+def _edges_layer(path: Path) -> str | None:
+    """The layer to read: ``edges`` when a file has several layers and one is so named (as
+    OSMnx's GeoPackages do), else the first."""
+    try:
+        names = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception:  # unreadable: let read_file say why
+        return None
+    return "edges" if len(names) > 1 and "edges" in names else None
+
+
+def read_edges_file(path: str | Path, *, length_field: str | None = None) -> WalkingNetwork:
+    """Read a walking network from a vector file of LineString edges (GeoPackage, GeoJSON or
+    Shapefile; any defined CRS).
+
+    Nodes are the edges' endpoints, matched after rounding to :data:`ENDPOINT_DECIMALS` decimals
+    of a metre in UTM 51N; node ids are their positions. An edge's length is ``length_field``
+    (default: a ``length`` or ``length_m`` column, metres) where given, else the line's length
+    in metres. A MultiLineString counts as one edge a part, each measured.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, no edges, no CRS, a geometry that is missing or not a line, a length
+        that is not a number.
+    """
+    path = Path(path)
+    source = f"{WHAT} {path}"
+    if not path.is_file():
+        raise InputError(f"{source}: no such file")
+    try:
+        frame = gpd.read_file(path, layer=_edges_layer(path))
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise InputError(f"{source}: cannot be read as a vector file ({_first_line(exc)})"
+                         ) from exc
+    if length_field is None:
+        length_field = next((f for f in LENGTH_FIELDS if f in frame.columns), None)
+    elif length_field not in frame.columns:
+        raise InputError(f"{source}: no {length_field!r} column")
+    raise_if_problems(_edges_file_problems(frame), context=source)
+    lines = frame.to_crs(METRIC_CRS)
+    given = (pd.to_numeric(lines[length_field], errors="coerce") if length_field
+             else pd.Series(np.nan, index=lines.index))
+    if length_field:
+        bad = (given.isna() & lines[length_field].notna()) | (given < 0)
+        raise_if_problems([f"row {row}: {length_field} {_shown(lines[length_field].iloc[row])} "
+                           "is not a number of metres ≥ 0" for row in np.flatnonzero(bad)],
+                          context=source)
+    parts = lines.geometry.to_numpy()
+    counts = shapely.get_num_geometries(parts)
+    given = np.where(counts == 1, given.to_numpy(dtype=float), np.nan)
+    given = np.repeat(given, counts)
+    parts = shapely.get_parts(parts)
+    ends = np.concatenate([shapely.get_coordinates(shapely.get_point(parts, 0)),
+                           shapely.get_coordinates(shapely.get_point(parts, -1))])
+    node_xy, which = np.unique(np.round(ends, ENDPOINT_DECIMALS), axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    nodes = pd.DataFrame({"id": np.arange(len(node_xy)), "x": node_xy[:, 0], "y": node_xy[:, 1]})
+    edges = pd.DataFrame({"u": which[:len(parts)], "v": which[len(parts):],
+                          "length": np.where(np.isnan(given), shapely.length(parts), given)})
+    return build_network(nodes, edges, crs=METRIC_CRS, source=source)
+
+
+def _edges_file_problems(frame: gpd.GeoDataFrame) -> list[str]:
+    if len(frame) == 0:
+        return ["no edges"]
+    problems = []
+    if frame.crs is None:
+        problems.append("no CRS: cannot measure the edges in metres")
+    geometry = frame.geometry
+    for row in np.flatnonzero((geometry.isna() | geometry.is_empty).to_numpy()).tolist():
+        problems.append(f"row {row}: no geometry")
+    types = geometry.geom_type
+    wrong = types.notna() & ~types.isin(LINE_TYPES) & ~geometry.is_empty
+    for row in np.flatnonzero(wrong.to_numpy()).tolist():
+        problems.append(f"row {row}: geometry is a {types.iloc[row]}, not a LineString")
+    return problems

@@ -1,0 +1,47 @@
+"""The domain model every other part of ``geo`` shares: paths and defaults (``config``),
+the one error type (``errors``) and the coverage targets (``targets``).
+
+It imports nothing else of ``geo``: ``engine``, ``data`` and ``plan`` build on it.
+
+Every public name is importable from the package (``from geo.model import ...``); it is
+loaded from its module on first use.
+"""
+
+from geo._lazy import lazy_api
+
+#: Module → the public names it defines.
+_MODULES = {
+    "config": (
+        "BOUNDARIES_DIR",
+        "CATEGORIES",
+        "DATASET_FILE",
+        "DATA_DIR",
+        "DEFAULT_RESOLUTION",
+        "DEMO_BOUNDARIES",
+        "DEMO_FACILITY_FILES",
+        "FACILITIES_DIR",
+        "FACILITY_STATUSES",
+        "INPUT_CRS",
+        "MAX_RESOLUTION",
+        "METRIC_CRS",
+        "MIN_RESOLUTION",
+        "REPORT_FORMATS",
+        "ROOT",
+        "SCENARIO_DB",
+        "STATE_DIR",
+        "STORAGE_CRS",
+        "TARGETS_FILE",
+    ),
+    "errors": (
+        "InputError",
+        "raise_if_problems",
+    ),
+    "targets": (
+        "CategoryTarget",
+        "Targets",
+        "parse_radius_overrides",
+        "targets_from_mapping",
+    ),
+}
+
+__all__, __getattr__, __dir__ = lazy_api(__name__, _MODULES)

@@ -1,0 +1,68 @@
+"""Paths, coordinate reference systems and defaults, in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "BOUNDARIES_DIR",
+    "CATEGORIES",
+    "DATASET_FILE",
+    "DATA_DIR",
+    "DEFAULT_RESOLUTION",
+    "DEMO_BOUNDARIES",
+    "DEMO_FACILITY_FILES",
+    "FACILITIES_DIR",
+    "FACILITY_STATUSES",
+    "INPUT_CRS",
+    "MAX_RESOLUTION",
+    "METRIC_CRS",
+    "MIN_RESOLUTION",
+    "REPORT_FORMATS",
+    "ROOT",
+    "SCENARIO_DB",
+    "STATE_DIR",
+    "STORAGE_CRS",
+    "TARGETS_FILE",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Data directory; ``CHANGNING_DATA_DIR`` points the app at another one.
+DATA_DIR = Path(os.environ.get("CHANGNING_DATA_DIR", ROOT / "data"))
+BOUNDARIES_DIR = DATA_DIR / "boundaries"
+FACILITIES_DIR = DATA_DIR / "facilities"
+TARGETS_FILE = DATA_DIR / "targets.toml"
+
+#: Where the app keeps what users save (the scenario store); ``CHANGNING_STATE_DIR`` moves it.
+STATE_DIR = Path(os.environ.get("CHANGNING_STATE_DIR", ROOT / "var"))
+SCENARIO_DB = STATE_DIR / "scenarios.sqlite"
+#: The imported dataset the app shows instead of the demo (see geo.data.dataset_io).
+DATASET_FILE = STATE_DIR / "dataset.gpkg"
+
+DEMO_BOUNDARIES = BOUNDARIES_DIR / "changning_streets_demo.geojson"
+#: One demo file a category, in the order the app lists them.
+DEMO_FACILITY_FILES = {
+    "charger": FACILITIES_DIR / "chargers_demo.csv",
+    "market": FACILITIES_DIR / "markets_demo.csv",
+    "sports": FACILITIES_DIR / "sports_demo.csv",
+    "canteen": FACILITIES_DIR / "canteens_demo.csv",
+    "parking": FACILITIES_DIR / "parking_demo.csv",
+}
+CATEGORIES = tuple(DEMO_FACILITY_FILES)
+
+#: Stored and displayed: WGS-84 longitude/latitude in degrees.
+STORAGE_CRS = "EPSG:4326"
+#: Distances and areas: UTM zone 51N, metres (fits Shanghai).
+METRIC_CRS = "EPSG:32651"
+
+DEFAULT_RESOLUTION = 10
+MIN_RESOLUTION = 7
+MAX_RESOLUTION = 12
+
+#: The formats a report pack can write.
+REPORT_FORMATS = ("pdf", "png", "html", "xlsx", "csv", "geojson", "gpkg")
+
+#: Coordinate systems a facility row may declare in its ``crs`` field.
+INPUT_CRS = ("wgs84", "gcj02", "bd09")
+FACILITY_STATUSES = ("existing", "planned", "closed")
