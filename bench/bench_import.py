@@ -55,7 +55,7 @@ def main() -> None:
         pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         baseline = time.perf_counter() - start
         start = time.perf_counter()
-        report = import_facilities(read_table(path), known_categories=targets.keys(),
+        report = import_facilities(read_table(path).frame, known_categories=targets.keys(),
                                    crs="gcj02", category_field="类型", area=area)
         in_process = time.perf_counter() - start
         start = time.perf_counter()

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
+
+# No test touches the developer's var/: the state of every process the tests start (servers,
+# the CLI) lives in a folder of this session unless a test gives its own.
+os.environ["CHANGNING_STATE_DIR"] = tempfile.mkdtemp(prefix="changning-test-state-")
 
 import geopandas as gpd
 import numpy as np
@@ -87,14 +93,18 @@ def market_and_parking(targets):
 
 
 @pytest.fixture(autouse=True)
-def _no_stored_dataset(tmp_path_factory, monkeypatch):
-    """Pages under test show the embedded demo unless a test stores a dataset itself: the
-    stored-dataset file points into an empty temporary folder (never the developer's var/)."""
-    import ui.data
+def state_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Each test's own state folder (the dataset versions, the legacy dataset file, temporary
+    files): pages and functions under test show the embedded demo unless the test stores a
+    dataset itself."""
+    from geo.model import config
 
     folder = tmp_path_factory.mktemp("state")
-    monkeypatch.setattr(ui.data, "DATASET_FILE", folder / "dataset.gpkg")
-    return folder / "dataset.gpkg"
+    monkeypatch.setattr(config, "DATASET_DB", folder / "dataset.sqlite")
+    monkeypatch.setattr(config, "DATASET_FILE", folder / "dataset.gpkg")
+    monkeypatch.setattr(config, "TEMP_DIR", folder / "tmp")
+    monkeypatch.setenv("CHANGNING_STATE_DIR", str(folder))
+    return folder
 
 
 # -- the browser tests' browser and page (helpers in tests/e2e.py) ------------------------------

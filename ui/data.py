@@ -1,7 +1,8 @@
 """Cached loaders: plain ``geo/`` functions wrapped at the UI edge with hashable arguments.
 
-Everything is keyed by the stored dataset's version (:func:`geo.data.dataset_io.dataset_version`),
-so an import shows on every page and in every session at once, with no stale cache.
+Everything is keyed by the dataset store and its newest version
+(:class:`geo.data.dataset_store.DatasetStore`), so an import shows on every page and in every
+session at once, with no stale cache.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import geopandas as gpd
 import streamlit as st
 
 from geo.data.dataset import Dataset
-from geo.data.dataset_io import dataset_version, read_dataset
+from geo.data.dataset_store import DatasetStore, local_user
 from geo.data.io import read_targets
 from geo.engine.coverage import compute_coverage
 from geo.engine.result import CoverageResult
-from geo.model.config import DATASET_FILE
+from geo.model import config
 from geo.model.targets import Targets
 from geo.plan.tables import category_cells
 from layers.explorer import MapView, explorer_map
@@ -23,31 +24,21 @@ from layers.offline import standalone_html
 __all__ = [
     "DEMO_NOTICE",
     "current_version",
-    "dataset_file",
+    "dataset_store",
     "load_category_cells",
     "load_coverage",
     "load_dataset",
     "load_inputs",
     "load_map_html",
+    "user_name",
 ]
 
 DEMO_NOTICE = ("演示数据：街道边界、人口与设施均为本项目生成的示意数据，非官方数据。"
                " Demo data: boundaries, populations and facilities are approximate, generated "
                "by this project — not official data.")
 
-#: The stored dataset's file and its version (see :func:`current_version`).
-Version = tuple[str, int, int]
-
-
-def dataset_file():
-    """Where the imported dataset is stored (``CHANGNING_STATE_DIR``/dataset.gpkg)."""
-    return DATASET_FILE
-
-
-def current_version() -> Version:
-    """The stored dataset's path and version ((0, 0) for the demo): the key of every cache."""
-    path = dataset_file()
-    return (str(path), *dataset_version(path))
+#: The dataset store's file and its newest version number (0: the demo).
+Version = tuple[str, int]
 
 
 @st.cache_data(show_spinner=False)
@@ -55,9 +46,34 @@ def _targets() -> Targets:
     return read_targets()
 
 
+def user_name() -> str:
+    """Who changes the data, for the versions' record (until sign-in: the local user)."""
+    return local_user()
+
+
+@st.cache_resource(show_spinner=False)
+def _migrated(path: str) -> bool:
+    """An earlier release's dataset.gpkg moved into the store, once a process."""
+    DatasetStore(path).migrate_legacy(config.DATASET_FILE, _targets(), user=user_name())
+    return True
+
+
+def dataset_store() -> DatasetStore:
+    """The store of the dataset versions (``CHANGNING_STATE_DIR``/dataset.sqlite)."""
+    store = DatasetStore(config.DATASET_DB)
+    _migrated(str(store.path))
+    return store
+
+
+def current_version() -> Version:
+    """The store's path and newest version number: the key of every cache."""
+    store = dataset_store()
+    return (str(store.path), store.current_version())
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def _dataset(version: Version) -> Dataset:
-    return read_dataset(_targets(), version[0])
+    return DatasetStore(version[0]).read(_targets(), version=version[1])
 
 
 def load_dataset() -> Dataset:

@@ -1,8 +1,9 @@
-"""Everything that reads, checks, converts and stores: files (``io``, ``export_io``,
-``network_io``), the importer and its checks (``importer``, ``schema``, ``area``), coordinate
-systems (``coords``, ``shift``), geocoding and OpenStreetMap (``geocode`` with
+"""Everything that reads, checks, converts and stores: user files opened safely (``files``,
+``formats``), input files (``io``, ``network_io``) and export writers (``export_io``), the
+importer and its checks (``importer``, ``mapping``, ``rules``, ``schema``, ``area``),
+coordinate systems (``coords``, ``shift``), geocoding and OpenStreetMap (``geocode`` with
 ``geocode_providers``, ``osm``, ``osm_fetch`` with ``osm_fetch_http``), the working dataset
-and the scenario store (``dataset``, ``dataset_io``, ``store``).
+and its versions, and the scenario store (``dataset``, ``dataset_store``, ``store``).
 
 Imports :mod:`geo.engine` and :mod:`geo.model` only.
 
@@ -39,17 +40,40 @@ _MODULES = {
         "with_boundaries",
         "with_facilities",
     ),
-    "dataset_io": (
-        "dataset_version",
-        "read_dataset",
-        "reset_dataset",
-        "write_dataset",
+    "dataset_store": (
+        "DatasetStore",
+        "StaleVersion",
+        "VersionInfo",
+        "change_summary",
+        "local_user",
+        "versions_kept",
     ),
     "export_io": (
         "write_csv",
         "write_geojson",
         "write_gpkg",
         "write_xlsx",
+    ),
+    "files": (
+        "ACCEPTED",
+        "ALLOWED_FORMATS",
+        "FileLimits",
+        "clean_stale_temp",
+        "file_format",
+        "file_limits",
+        "megabytes",
+        "unpacked",
+        "user_file",
+    ),
+    "formats": (
+        "DETECTED_ENCODINGS",
+        "TextTable",
+        "decode_text",
+        "list_parts",
+        "looks_garbled",
+        "read_features",
+        "read_sheet",
+        "read_text_table",
     ),
     "geocode": (
         "AMAP_RATE_LIMIT_CODES",
@@ -79,22 +103,18 @@ _MODULES = {
         "server_options",
     ),
     "importer": (
-        "CATEGORY_ALIASES",
-        "FIELD_ALIASES",
         "GEOCODED_SOURCE",
-        "REASONS",
         "ImportReport",
-        "boundary_problems",
         "import_facilities",
-        "parse_crs",
-        "parse_mapping",
-        "suggest_mapping",
     ),
     "io": (
         "BOUNDARY_FIELD_ALIASES",
+        "TableRead",
         "boundary_field_defaults",
         "existing_file",
+        "points_table",
         "read_boundaries",
+        "read_category_map",
         "read_demo",
         "read_facilities",
         "read_facility_file",
@@ -102,6 +122,18 @@ _MODULES = {
         "read_targets",
         "read_vector_file",
         "write_import",
+    ),
+    "mapping": (
+        "CATEGORY_ALIASES",
+        "FIELD_ALIASES",
+        "IGNORE",
+        "NAMED_CRS",
+        "category_of",
+        "check_category_map",
+        "class_table",
+        "parse_crs",
+        "parse_mapping",
+        "suggest_mapping",
     ),
     "network_io": (
         "ENDPOINT_DECIMALS",
@@ -136,9 +168,30 @@ _MODULES = {
         "FetchError",
         "fetch_overpass",
     ),
+    "rules": (
+        "ROW_CRS_NAMES",
+        "INTERNAL_COLUMNS",
+        "PART_COLUMN",
+        "REASONS",
+        "ROW_COLUMN",
+        "SHAPE_COLUMN",
+        "STATUS_NAMES",
+        "WARNINGS",
+        "CheckedRows",
+        "cell_text",
+        "check_facility_rows",
+        "facility_ids",
+        "inside_area",
+        "join_reasons",
+        "normal_id",
+        "row_numbers",
+        "row_warnings",
+        "text_numbers",
+    ),
     "schema": (
         "BOUNDARY_COLUMNS",
         "FACILITY_COLUMNS",
+        "boundary_problems",
         "normalize_boundaries",
         "normalize_facilities",
     ),

@@ -8,20 +8,29 @@ plus any extra columns the file carries, with point ``geometry`` in EPSG:4326.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
-from geo.data.coords import to_wgs84
-from geo.model.config import FACILITY_STATUSES, INPUT_CRS, STORAGE_CRS
+from geo.data.rules import (
+    INTERNAL_COLUMNS,
+    cell_text,
+    check_facility_rows,
+    facility_ids,
+    row_numbers,
+    row_warnings,
+)
+from geo.model.config import METRIC_CRS, STORAGE_CRS
 from geo.model.errors import raise_if_problems
 
 __all__ = [
     "BOUNDARY_COLUMNS",
     "FACILITY_COLUMNS",
+    "boundary_problems",
     "normalize_boundaries",
     "normalize_facilities",
 ]
@@ -29,18 +38,12 @@ __all__ = [
 BOUNDARY_COLUMNS = ["code", "name", "name_en", "population", "geometry"]
 FACILITY_COLUMNS = ["id", "name", "category", "subtype", "capacity", "address",
                     "lon", "lat", "crs", "status", "source"]
-REQUIRED_FACILITY_COLUMNS = ["id", "name", "category", "lon", "lat"]
+REQUIRED_FACILITY_COLUMNS = ["category", "lon", "lat"]
 
 
 def _text(series: pd.Series) -> pd.Series:
     """Values as stripped strings, '' for missing; integral floats lose their '.0'."""
-    def one(value: object) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value).strip()
-    return series.map(one).astype(object)
+    return series.map(cell_text).astype(object)
 
 
 def _numbers(series: pd.Series) -> pd.Series:
@@ -144,92 +147,102 @@ def normalize_boundaries(
     return out.sort_values("code", kind="stable").reset_index(drop=True)
 
 
-def _facility_row_problems(
-    df: pd.DataFrame, labels: pd.Series, known_categories: Collection[str]
-) -> list[str]:
-    problems = []
-    lon, lat = _numbers(df["lon"]), _numbers(df["lat"])
-    capacity = _numbers(df["capacity"])
-    checks = [
-        (df["id"] == "", lambda r: "empty id"),
-        (df["name"] == "", lambda r: "empty name"),
-        (~df["category"].isin(list(known_categories)),
-         lambda r: f"category {r['category']!r} is unknown and has no radius "
-                   f"(known: {', '.join(known_categories)}; give one with --radius)"),
-        (lon.isna() | (lon < -180) | (lon > 180),
-         lambda r: f"lon {r['lon']!r} is not a longitude from -180 to 180"),
-        (lat.isna() | (lat < -90) | (lat > 90),
-         lambda r: f"lat {r['lat']!r} is not a latitude from -90 to 90"),
-        (~df["crs"].isin(INPUT_CRS),
-         lambda r: f"crs {r['crs']!r} is not one of {', '.join(INPUT_CRS)}"),
-        (~df["status"].isin(FACILITY_STATUSES),
-         lambda r: f"status {r['status']!r} is not one of {', '.join(FACILITY_STATUSES)}"),
-        ((df["capacity"] != "") & (capacity.isna() | (capacity < 0)),
-         lambda r: f"capacity {r['capacity']!r} is not a number ≥ 0"),
-    ]
-    failed = sorted((index, order) for order, (mask, _) in enumerate(checks)
-                    for index in np.flatnonzero(mask.to_numpy()))  # row by row, as read
-    problems += [f"{labels[index]}: {checks[order][1](df.loc[index])}" for index, order in failed]
-    for duplicate in _duplicates(df["id"]):
-        rows = ", ".join(label.split(" (")[0] for label in labels[df["id"] == duplicate])
-        problems.append(f"duplicate id {duplicate!r} ({rows})")
-    return problems
-
-
 def normalize_facilities(
     frame: pd.DataFrame,
     *,
     known_categories: Collection[str],
+    labels: Mapping[str, str] | None = None,
     source: str = "facilities",
     first_row: int = 2,
     row_noun: str = "row",
 ) -> gpd.GeoDataFrame:
-    """Facilities in the data model, with ``lon``/``lat`` converted to WGS-84 degrees.
+    """Facilities in the data model, with ``lon``/``lat`` converted to WGS-84 degrees, checked
+    by the rules of :mod:`geo.data.rules` (the importer's).
 
     Parameters
     ----------
     frame
         One row a facility. ``lon``/``lat`` are in the CRS named by each row's ``crs``
-        (wgs84, gcj02 or bd09; empty means wgs84). When ``lon``/``lat`` are absent and the frame
-        is a GeoDataFrame of points, they are taken from its geometry in EPSG:4326.
+        (wgs84, gcj02, bd09 or cgcs2000; empty means wgs84). When ``lon``/``lat`` are absent
+        and the frame is a GeoDataFrame of points, they are taken from its geometry in
+        EPSG:4326. ``id``, ``name`` and the other fields are optional.
     known_categories
         Categories that have a radius; any other category is an error.
+    labels
+        Category → the label an unnamed facility is named after (see
+        :func:`geo.data.rules.check_facility_rows`).
     source, first_row, row_noun
         How error messages name the input and its rows: the first data row is
-        ``f"{row_noun} {first_row}"`` (row 2 of a CSV whose header is row 1).
+        ``f"{row_noun} {first_row}"`` (row 2 of a CSV whose header is row 1); an empty id
+        becomes ``row-<that number>``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The data model's columns, then any extra columns, point geometry in EPSG:4326.
+        ``attrs["warnings"]`` maps each warning of :data:`geo.data.rules.WARNINGS` that
+        applies to its count of rows (unnamed ones, named by the rules; areas and MultiPoint
+        parts marked by :func:`geo.data.io.points_table`).
 
     Raises
     ------
     InputError
-        Listing every problem: missing columns, empty id or name, duplicate id, unknown category,
-        lon/lat not numbers or out of range, unknown crs or status, negative capacity.
+        Listing every problem: missing columns, and each row a rule rejects, naming the row
+        and the field (see :data:`geo.data.rules.REASONS`).
     """
-    df = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+    df = pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
     if "geometry" in frame.columns and not {"lon", "lat"} <= set(df.columns):
         points = gpd.GeoSeries(frame.geometry, crs=getattr(frame, "crs", None))
         if points.crs is not None:
             points = points.to_crs(STORAGE_CRS)
-        is_point = points.geom_type == "Point"
+        is_point = (points.geom_type == "Point").to_numpy()
         df["lon"] = np.where(is_point, points.x.where(is_point), np.nan)
         df["lat"] = np.where(is_point, points.y.where(is_point), np.nan)
     problems = [] if len(df) else ["no rows"]
     problems += _missing_columns(df, {c: c for c in REQUIRED_FACILITY_COLUMNS})
     raise_if_problems(problems, context=source)
 
-    for column in FACILITY_COLUMNS:
-        df[column] = _text(df[column]) if column in df.columns else ""
-    df["crs"] = df["crs"].str.lower().replace("", "wgs84")
-    df["status"] = df["status"].str.lower().replace("", "existing")
-    df["category"] = df["category"].str.strip()
-    df = df.reset_index(drop=True)
-    labels = pd.Series([f"{row_noun} {i + first_row} (id={v or '∅'})"
-                        for i, v in enumerate(df["id"])])
-    raise_if_problems(_facility_row_problems(df, labels, known_categories), context=source)
+    given_ids = df["id"].map(cell_text) if "id" in df.columns else None
+    df["id"] = facility_ids(df, given_ids, first_row=first_row)
+    checked = check_facility_rows(df, known_categories=known_categories, labels=labels)
+    numbers = row_numbers(df, first_row=first_row)
+    row_labels = pd.Series([f"{row_noun} {n} (id={v or '∅'})" for n, v in
+                            zip(numbers, given_ids if given_ids is not None else [""] * len(df),
+                                strict=True)])
+    raise_if_problems(checked.problems(row_labels), context=source)
 
-    lon, lat = to_wgs84(_numbers(df["lon"]).to_numpy(), _numbers(df["lat"]).to_numpy(),
-                        df["crs"].to_numpy())
-    df["lon"], df["lat"], df["crs"] = np.round(lon, 8), np.round(lat, 8), "wgs84"
-    df["capacity"] = _numbers(df["capacity"])
-    extra = [c for c in df.columns if c not in FACILITY_COLUMNS]
-    return gpd.GeoDataFrame(df[FACILITY_COLUMNS + extra],
-                            geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=STORAGE_CRS)
+    extra = [c for c in df.columns if c not in FACILITY_COLUMNS and c not in INTERNAL_COLUMNS]
+    out = pd.concat([checked.frame, df[extra]], axis=1)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]),
+                           crs=STORAGE_CRS)
+    gdf.attrs["warnings"] = row_warnings(df, accepted=checked.accepted, unnamed=checked.unnamed)
+    return gdf
+
+
+def boundary_problems(streets: gpd.GeoDataFrame, *, tolerance_m2: float = 1.0) -> list[str]:
+    """Overlaps between street polygons and gaps (holes) between them, each larger than
+    ``tolerance_m2`` square metres (measured in UTM 51N); empty when they tile cleanly."""
+    metric = streets.to_crs(METRIC_CRS).reset_index(drop=True)
+    tree = shapely.STRtree(metric.geometry.to_numpy())
+    left, right = tree.query(metric.geometry.to_numpy(), predicate="intersects")
+    problems = []
+    for i, j in zip(left, right, strict=True):
+        if i < j:
+            area = metric.geometry[i].intersection(metric.geometry[j]).area
+            if area > tolerance_m2:
+                problems.append(f"{metric.loc[i, 'name']} ({metric.loc[i, 'code']}) and "
+                                f"{metric.loc[j, 'name']} ({metric.loc[j, 'code']}) overlap by "
+                                f"{area:,.0f} m²")
+    union = shapely.union_all(metric.geometry.to_numpy())
+    polygons = getattr(union, "geoms", [union])
+    holes = [shapely.Polygon(ring) for polygon in polygons for ring in polygon.interiors]
+    problems += [f"gap of {hole.area:,.0f} m² between the streets near "
+                 f"{_lonlat(hole.representative_point())}" for hole in holes
+                 if hole.area > tolerance_m2]
+    return problems
+
+
+def _lonlat(point: shapely.Point) -> str:
+    lon, lat = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True).transform(
+        point.x, point.y)
+    return f"{lon:.5f}, {lat:.5f}"

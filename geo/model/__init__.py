@@ -14,7 +14,12 @@ _MODULES = {
     "config": (
         "BOUNDARIES_DIR",
         "CATEGORIES",
+        "CHANGNING_MAX_ROWS",
+        "CHANGNING_MAX_UNPACKED_MB",
+        "CHANGNING_MAX_UPLOAD_MB",
+        "DATASET_DB",
         "DATASET_FILE",
+        "DATASET_VERSIONS_KEPT",
         "DATA_DIR",
         "DEFAULT_RESOLUTION",
         "DEMO_BOUNDARIES",
@@ -31,6 +36,7 @@ _MODULES = {
         "STATE_DIR",
         "STORAGE_CRS",
         "TARGETS_FILE",
+        "TEMP_DIR",
     ),
     "errors": (
         "InputError",

@@ -8,7 +8,12 @@ from pathlib import Path
 __all__ = [
     "BOUNDARIES_DIR",
     "CATEGORIES",
+    "CHANGNING_MAX_ROWS",
+    "CHANGNING_MAX_UNPACKED_MB",
+    "CHANGNING_MAX_UPLOAD_MB",
+    "DATASET_DB",
     "DATASET_FILE",
+    "DATASET_VERSIONS_KEPT",
     "DATA_DIR",
     "DEFAULT_RESOLUTION",
     "DEMO_BOUNDARIES",
@@ -25,6 +30,7 @@ __all__ = [
     "STATE_DIR",
     "STORAGE_CRS",
     "TARGETS_FILE",
+    "TEMP_DIR",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +43,21 @@ TARGETS_FILE = DATA_DIR / "targets.toml"
 #: Where the app keeps what users save (the scenario store); ``CHANGNING_STATE_DIR`` moves it.
 STATE_DIR = Path(os.environ.get("CHANGNING_STATE_DIR", ROOT / "var"))
 SCENARIO_DB = STATE_DIR / "scenarios.sqlite"
-#: The imported dataset the app shows instead of the demo (see geo.data.dataset_io).
+#: The versions of the working dataset (see geo.data.dataset_store); ``CHANGNING_DATASET_VERSIONS``
+#: overrides how many are kept.
+DATASET_DB = STATE_DIR / "dataset.sqlite"
+DATASET_VERSIONS_KEPT = 20
+#: The single imported dataset of earlier releases, moved into DATASET_DB on first use.
 DATASET_FILE = STATE_DIR / "dataset.gpkg"
+#: Unpacked uploads and other temporary files; what a killed process left is removed at the
+#: next start (see geo.data.files.clean_stale_temp).
+TEMP_DIR = STATE_DIR / "tmp"
+
+#: Limits on a user's file, each overridable by an environment variable of the same name:
+#: its size, its rows, and the bytes a zip (or an XLSX, itself a zip) may unpack to.
+CHANGNING_MAX_UPLOAD_MB = 50
+CHANGNING_MAX_ROWS = 200_000
+CHANGNING_MAX_UNPACKED_MB = 200
 
 DEMO_BOUNDARIES = BOUNDARIES_DIR / "changning_streets_demo.geojson"
 #: One demo file a category, in the order the app lists them.

@@ -1,13 +1,10 @@
-"""The working dataset: merging imports in each mode, origins, and the stored GeoPackage
-(round trip, atomic replacement, damaged file)."""
+"""The working dataset: merging imports in each mode, and origins (the stored versions are in
+test_dataset_store.py)."""
 
 from __future__ import annotations
 
-import pandas as pd
-import pyogrio
 import pytest
 
-import geo.data.dataset_io
 from geo.data.dataset import (
     DEMO,
     demo_dataset,
@@ -16,8 +13,6 @@ from geo.data.dataset import (
     with_boundaries,
     with_facilities,
 )
-from geo.data.dataset_io import dataset_version, read_dataset, reset_dataset, write_dataset
-from geo.data.io import read_targets
 from geo.data.schema import normalize_facilities
 from geo.model.errors import InputError
 from tests.conftest import facility_frame
@@ -82,59 +77,3 @@ def test_origins_say_which_parts_are_still_demo(targets, two_streets, market_and
     assert only.facility_origins == {"market": ("all.csv",)}
     official = with_boundaries(only, two_streets, origin="streets.gpkg")
     assert official.demo_parts == [] and not official.is_demo
-
-
-def test_a_stored_dataset_reads_back_as_written(tmp_path, targets, two_streets,
-                                                market_and_parking):
-    path = tmp_path / "state" / "dataset.gpkg"
-    assert dataset_version(path) == (0, 0)
-    dataset = with_boundaries(demo_dataset(two_streets, market_and_parking), two_streets,
-                              origin="官方边界.gpkg (2026-11-24 09:00)")
-    write_dataset(dataset, path)
-    back = read_dataset(targets, path)
-    assert dataset_version(path) != (0, 0)
-    assert back.boundaries_origin == "官方边界.gpkg (2026-11-24 09:00)"
-    assert back.facility_origins == {"market": (DEMO,), "parking": (DEMO,)}
-    pd.testing.assert_frame_equal(pd.DataFrame(back.facilities.drop(columns="geometry")),
-                                  pd.DataFrame(market_and_parking.drop(columns="geometry")),
-                                  check_dtype=False)
-    assert list(back.streets["code"]) == list(two_streets["code"])
-    assert list(back.streets["population"]) == [1000.0, 3000.0]
-    assert back.streets.geometry.geom_equals_exact(two_streets.geometry, tolerance=1e-12).all()
-    assert sorted(p.name for p in path.parent.iterdir()) == ["dataset.gpkg"]
-
-
-def test_a_failed_save_leaves_the_stored_dataset_as_it_was(tmp_path, monkeypatch, targets,
-                                                           two_streets, market_and_parking):
-    path = tmp_path / "dataset.gpkg"
-    first = demo_dataset(two_streets, market_and_parking)
-    write_dataset(first, path)
-    before = path.read_bytes()
-
-    def disk_full(*args, **kwargs):
-        raise OSError("No space left on device")
-
-    monkeypatch.setattr(geo.data.dataset_io.pyogrio, "write_dataframe", disk_full)
-    second = with_facilities(first, _markets(targets, "m7"), mode="replace_all", origin="x.csv")
-    with pytest.raises(OSError, match="No space left"):
-        write_dataset(second, path)
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset.gpkg"]
-    assert _ids(read_dataset(targets, path).facilities) == ["m1", "p1"]
-
-
-def test_reset_goes_back_to_the_demo_and_a_damaged_file_is_named(tmp_path, targets):
-    targets = read_targets()  # the demo's categories
-    path = tmp_path / "dataset.gpkg"
-    path.write_bytes(b"not a geopackage")
-    with pytest.raises(InputError, match=f"stored dataset {path}: cannot be read .*delete the "
-                                         "file to go back to the demo data"):
-        read_dataset(targets, path)
-    reset_dataset(path)
-    assert not path.exists()
-    assert read_dataset(targets, path).all_demo
-
-
-def test_the_stored_file_has_the_three_layers(tmp_path, two_streets, market_and_parking):
-    path = write_dataset(demo_dataset(two_streets, market_and_parking), tmp_path / "d.gpkg")
-    assert sorted(pyogrio.list_layers(path)[:, 0]) == ["about", "facilities", "streets"]

@@ -29,7 +29,7 @@ headers = st.lists(st.sampled_from(["名称", "经度", "纬度", "类型", "id"
 def _import(path: Path) -> None:
     """Read and import; only InputError may come out."""
     try:
-        frame = read_table(path)
+        frame = read_table(path).frame
         import_facilities(frame, known_categories=KNOWN, category="market")
     except InputError as exc:
         assert str(exc)  # one clear message

@@ -14,8 +14,9 @@ from pyproj import Geod, Transformer
 from geo.data.area import placement_area
 from geo.data.coords import wgs84_to_bd09, wgs84_to_gcj02
 from geo.data.geocode import GEOCODE_URL_VARIABLE, AMapProvider, GeocodeCache, Geocoder
-from geo.data.importer import import_facilities, parse_crs, parse_mapping, suggest_mapping
+from geo.data.importer import import_facilities
 from geo.data.io import read_demo, read_table, read_targets
+from geo.data.mapping import parse_crs, parse_mapping, suggest_mapping
 from geo.data.schema import FACILITY_COLUMNS
 from geo.model.errors import InputError
 from tests.cli_helpers import run_cli
@@ -32,6 +33,8 @@ from tests.geocode_stub import (
 KNOWN = ["charger", "market", "sports", "canteen", "parking"]
 AREA = shapely.box(121.30, 31.15, 121.50, 31.26)
 ADDRESS = "长宁路1187号"
+#: The summary's keys for what a clean import has none of.
+NOTHING_ELSE = {"warnings": {}, "ignored": 0, "ignored_classes": {}}
 
 
 def _sheet(**columns) -> pd.DataFrame:
@@ -66,22 +69,31 @@ def test_crs_names_and_epsg_codes():
 
 
 def test_rows_are_accepted_or_rejected_with_every_reason():
-    frame = _sheet(序号=["1", "1", "3", "4", "5", "6", "7"],
-                   名称=["甲", "乙", "", "丁", "戊", "己", "庚"],
-                   经度=["121.40", "121.41", "121.42", "abc", "200", "120.0", "121.43"],
-                   纬度=["31.21"] * 7, 类型=["菜市场", "market", "market", "market", "market",
-                                              "market", "zoo"])
-    report = import_facilities(frame, known_categories=KNOWN, area=AREA)
-    assert report.accepted["id"].tolist() == ["1"]
+    frame = _sheet(序号=["1", "1", "3", "4", "5", "6", "7", "8", "9", "10"],
+                   名称=["甲", "乙", "", "丁", "戊", "己", "庚", "辛", "壬", "癸"],
+                   经度=["121.40", "121.41", "121.42", "abc", "200", "120.0", "121.43",
+                         "121.44", "121.45", "121.46"],
+                   纬度=["31.21"] * 10, 类型=["菜市场", "market", "market", "market", "market",
+                                               "market", "zoo", "market", "market", "market"],
+                   容量=["", "", "", "", "", "", "", "inf", "-1", "12"],
+                   坐标系=["", "", "", "", "", "", "", "", "", "EPSG:3857"])
+    report = import_facilities(frame, known_categories=KNOWN, area=AREA,
+                               labels={"market": "菜市场"})
+    assert report.accepted["id"].tolist() == ["1", "3"]
+    assert report.accepted["name"].tolist() == ["甲", "菜市场 (3)"]  # unnamed: accepted, named
     assert report.accepted.loc[0, "category"] == "market"  # 菜市场 → market
     assert report.rejected["reason"].tolist() == [
-        "duplicate id", "empty name", "missing or non-numeric coordinates",
-        "coordinates out of range", "outside the study area", "unknown category"]
+        "duplicate id", "missing or non-numeric coordinates", "coordinates out of range",
+        "outside the study area", "unknown category", "capacity is not a finite number ≥ 0",
+        "capacity is not a finite number ≥ 0", "unknown crs"]
     assert list(report.rejected.columns) == [*frame.columns, "reason"]
-    assert report.summary() == {"accepted": 1, "rejected": 6, "reasons": {
-        "coordinates out of range": 1, "duplicate id": 1, "empty name": 1,
-        "missing or non-numeric coordinates": 1, "outside the study area": 1,
-        "unknown category": 1}}
+    assert report.summary() == {
+        "accepted": 2, "rejected": 8, "reasons": {
+            "capacity is not a finite number ≥ 0": 2, "coordinates out of range": 1,
+            "duplicate id": 1, "missing or non-numeric coordinates": 1,
+            "outside the study area": 1, "unknown category": 1, "unknown crs": 1},
+        "warnings": {"unnamed: named from its category and id": 1},
+        "ignored": 0, "ignored_classes": {}}
 
 
 def test_rows_without_id_get_their_row_number_and_category_option_applies():
@@ -167,7 +179,8 @@ def test_every_format_imports_through_the_cli(tmp_path):
         done = run_cli("import", "--facilities", path, "--category-field", "类型", "--out",
                        str(out))
         assert done.returncode == 0, (fmt, done.stderr)
-        assert json.loads(done.stdout) == {"accepted": 2, "rejected": 0, "reasons": {}}, fmt
+        assert json.loads(done.stdout) == {"accepted": 2, "rejected": 0, "reasons": {},
+                                           **NOTHING_ELSE}, fmt
         accepted = pd.read_csv(out / "facilities.csv", encoding="utf-8-sig", dtype=str)
         assert accepted.columns.tolist()[:11] == ["id", "name", "category", "subtype",
                                                   "capacity", "address", "lon", "lat", "crs",
@@ -181,7 +194,9 @@ def test_cli_import_errors_exit_2(tmp_path):
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a spreadsheet")
     for args, fragment in [
-        (["--facilities", str(broken)], "broken.xlsx: cannot be read as XLSX"),
+        (["--facilities", str(broken)], "broken.xlsx: the content is not XLSX as its extension "
+                                        "says (accepted: CSV, XLSX, GeoJSON, GeoPackage or "
+                                        "Shapefile, or a zip of one of these)"),
         (["--facilities", str(tmp_path / "none.csv")], "none.csv: no such file"),
         (["--facilities", str(broken), "--crs", "mars"], "broken.xlsx"),
     ]:
@@ -192,7 +207,7 @@ def test_cli_import_errors_exit_2(tmp_path):
 
 def test_the_real_osm_pois_import_in_place(tmp_path):
     path = shared_file("data", "osm", "changning_pois.geojson")
-    frame = read_table(path)
+    frame = read_table(path).frame
     report = import_facilities(frame, known_categories=KNOWN, category_field="fclass")
     assert report.summary()["accepted"] + report.summary()["rejected"] == len(frame)
     assert set(report.accepted["category"]) == {"market", "sports", "parking"}
@@ -201,7 +216,7 @@ def test_the_real_osm_pois_import_in_place(tmp_path):
 
 def test_the_real_shanghai_shapefiles_import_in_place():
     path = shared_file("data", "osm", "shanghai_pois", "gis_osm_traffic_free_1.shp")
-    frame = read_table(path)
+    frame = read_table(path).frame
     report = import_facilities(frame, known_categories=KNOWN, category_field="fclass")
     parking = (frame["fclass"] == "parking").sum()
     assert (report.accepted["category"] == "parking").sum() == parking - report.rejected[
@@ -210,7 +225,7 @@ def test_the_real_shanghai_shapefiles_import_in_place():
 
 
 def test_boundary_overlaps_and_gaps_are_reported():
-    from geo.data.importer import boundary_problems
+    from geo.data.schema import boundary_problems
     from tests.conftest import ORIGIN_X, ORIGIN_Y
 
     def box(x0: float, x1: float) -> shapely.Polygon:
@@ -232,8 +247,8 @@ def test_boundary_overlaps_and_gaps_are_reported():
 
 
 def test_the_real_osm_boundaries_tile_cleanly():
-    from geo.data.importer import boundary_problems
     from geo.data.io import read_boundaries
+    from geo.data.schema import boundary_problems
 
     streets = read_boundaries(shared_file("data", "osm", "changning_streets.geojson"))
     assert boundary_problems(streets, tolerance_m2=10.0) == []
@@ -296,7 +311,7 @@ def test_rows_with_an_address_only_are_geocoded(stub, tmp_path):
         "geocoding failed: HTTP 500 after 3 tries"]
     assert report.summary() == {"accepted": 2, "rejected": 5, "reasons": {
         "geocoding failed": 2, "missing or non-numeric coordinates": 1,
-        "outside the study area": 1, "unknown category": 1}}
+        "outside the study area": 1, "unknown category": 1}, **NOTHING_ELSE}
     assert report.geocoded == 2  # rows 1 and 4 (then rejected as outside)
     assert report.hints == []
     # one request per address sent; row 6 (unknown category) was not sent at all
@@ -392,7 +407,7 @@ def test_cli_import_geocodes_with_amap_against_the_stub(stub, tmp_path, monkeypa
                    "amap", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"accepted": 2, "rejected": 1,
-                                       "reasons": {"geocoding failed": 1}}
+                                       "reasons": {"geocoding failed": 1}, **NOTHING_ELSE}
     assert "geocoding (amap)" in done.stderr and "2/2" in done.stderr
     assert "geocoded: 1 row(s) placed by amap" in done.stderr
     accepted = pd.read_csv(out / "facilities.csv", encoding="utf-8-sig", dtype=str)

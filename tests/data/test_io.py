@@ -61,7 +61,7 @@ def test_missing_and_unreadable_files_are_named(tmp_path):
         read_boundaries(tmp_path / "nope.geojson")
     broken = tmp_path / "broken.geojson"
     broken.write_text("{not json", encoding="utf-8")
-    with pytest.raises(InputError, match=r"broken\.geojson: cannot be read as a vector file"):
+    with pytest.raises(InputError, match=r"broken\.geojson: not valid JSON"):
         read_boundaries(broken)
     with pytest.raises(InputError, match=r"facilities file .*none\.csv: no such file"):
         read_facility_file(tmp_path / "none.csv", known_categories=KNOWN)

@@ -48,32 +48,37 @@ def test_gcj02_and_bd09_rows_are_converted_to_wgs84():
 def test_every_row_problem_is_named_with_row_and_field():
     frame = _rows(
         {"id": "1", "name": "ok"},
-        {"id": "1", "name": "dup"},
-        {"id": "", "name": "no id"},
-        {"id": "3", "name": ""},
+        {"id": "１", "name": "dup (full-width one)"},
         {"id": "4", "name": "x", "category": "school"},
         {"id": "5", "name": "x", "lon": "200"},
         {"id": "6", "name": "x", "lat": "north"},
         {"id": "7", "name": "x", "crs": "utm"},
         {"id": "8", "name": "x", "status": "open"},
         {"id": "9", "name": "x", "capacity": "-3"},
+        {"id": "10", "name": "x", "capacity": "inf"},
     )
     with pytest.raises(InputError) as caught:
         normalize_facilities(frame, known_categories=KNOWN, source="facilities file f.csv")
-    message = str(caught.value)
-    assert message.startswith("facilities file f.csv: 9 problem(s)")
-    for expected in [
-        "row 4 (id=∅): empty id",
-        "row 5 (id=3): empty name",
-        "row 6 (id=4): category 'school' is unknown and has no radius",
-        "row 7 (id=5): lon '200' is not a longitude from -180 to 180",
-        "row 8 (id=6): lat 'north' is not a latitude from -90 to 90",
-        "row 9 (id=7): crs 'utm' is not one of wgs84, gcj02, bd09",
-        "row 10 (id=8): status 'open' is not one of existing, planned, closed",
-        "row 11 (id=9): capacity '-3' is not a number ≥ 0",
-        "duplicate id '1' (row 2, row 3)",
-    ]:
-        assert expected in message
+    assert str(caught.value).splitlines() == [
+        "facilities file f.csv: 8 problem(s)",
+        "  - row 3 (id=１): duplicate id '1'",
+        "  - row 4 (id=4): category 'school' is unknown and has no radius",
+        "  - row 5 (id=5): lon '200' is not a longitude from -180 to 180",
+        "  - row 6 (id=6): lat 'north' is not a latitude from -90 to 90",
+        "  - row 7 (id=7): crs 'utm' is not one of wgs84, gcj02, bd09, cgcs2000",
+        "  - row 8 (id=8): status 'open' is not one of existing, planned, closed",
+        "  - row 9 (id=9): capacity '-3' is not a finite number ≥ 0",
+        "  - row 10 (id=10): capacity 'inf' is not a finite number ≥ 0",
+    ]
+
+
+def test_unnamed_and_id_less_rows_are_accepted_named_from_category_and_row():
+    out = normalize_facilities(_rows({"id": "", "name": ""}, {"id": "p1", "name": " ",
+                                                              "category": "parking"}),
+                               known_categories=KNOWN, labels={"parking": "公共停车场"})
+    assert out["id"].tolist() == ["row-2", "p1"]
+    assert out["name"].tolist() == ["market (row-2)", "公共停车场 (p1)"]
+    assert out.attrs["warnings"] == {"unnamed: named from its category and id": 2}
 
 
 def test_missing_columns_are_named_with_the_fields_present():

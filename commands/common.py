@@ -1,0 +1,136 @@
+"""What the commands share: exit codes, the input options and how they are read (the current
+dataset version when no file is given), the output folder, a progress bar, warnings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+
+from geo.data.area import placement_area
+from geo.data.dataset import DEMO, Dataset
+from geo.data.dataset_store import DatasetStore
+from geo.data.dataset_store import local_user as current_user
+from geo.data.io import read_boundaries, read_facilities, read_targets
+from geo.model.config import DATASET_FILE, DEFAULT_RESOLUTION, TARGETS_FILE
+from geo.model.errors import InputError
+from geo.model.targets import Targets, parse_radius_overrides
+from geo.plan.scenario import apply_scenario, baseline_capacities
+from geo.plan.scenario_io import read_scenario
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BUG",
+    "EXIT_STALE",
+    "add_input_options",
+    "add_json_format",
+    "current_dataset",
+    "current_user",
+    "inputs",
+    "labels_of",
+    "output_dir",
+    "progress_bar",
+    "warn",
+]
+
+EXIT_BAD_INPUT = 2
+EXIT_STALE = 3
+EXIT_BUG = 70
+
+
+def warn(lines: Mapping[str, int] | list[str]) -> None:
+    """Warnings on stderr, one a line (``text: count`` for a mapping)."""
+    items = [f"{k}: {v}" for k, v in lines.items()] if isinstance(lines, Mapping) else lines
+    for line in items:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def add_json_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["json"], default="json", help="output format")
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """The options every computing command shares: the inputs and how to read them."""
+    parser.add_argument("--boundaries", metavar="PATH",
+                        help="street polygons: GeoJSON, GeoPackage or Shapefile, any defined CRS "
+                             "(default: the current dataset version's)")
+    parser.add_argument("--facilities", metavar="PATH", nargs="+", action="extend",
+                        help="facility CSV/GeoJSON/GeoPackage files; may be repeated "
+                             "(default: the current dataset version's)")
+    parser.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION,
+                        help=f"H3 resolution, 7–12 (default {DEFAULT_RESOLUTION})")
+    parser.add_argument("--targets", metavar="PATH", default=str(TARGETS_FILE),
+                        help="targets TOML file (default data/targets.toml)")
+    parser.add_argument("--code-field", metavar="F", help="boundary field with the street code")
+    parser.add_argument("--name-field", metavar="F", help="boundary field with the street name")
+    parser.add_argument("--population-field", metavar="F",
+                        help="boundary field with the resident population (optional)")
+    parser.add_argument("--radius", metavar="CATEGORY=METRES", nargs="+", action="extend",
+                        help="override or add a category's radius in metres; may be repeated")
+    parser.add_argument("--scenario", metavar="FILE",
+                        help="scenario GeoJSON applied to the baseline before computing")
+
+
+def output_dir(text: str) -> Path:
+    out = Path(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot create the directory ({exc.strerror})") from exc
+    return out
+
+
+def progress_bar(done: int, total: int, label: str) -> None:
+    """A one-line progress bar on stderr."""
+    width = 30
+    filled = round(width * done / total)
+    end = "\n" if done == total else ""
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:<40}"
+                     f"{end}")
+    sys.stderr.flush()
+
+
+def labels_of(targets: Targets) -> dict[str, str]:
+    """Category → its Chinese label (what an unnamed facility is named after)."""
+    return {k: targets[k].label("zh") for k in targets.keys()}
+
+
+def current_dataset(targets: Targets, store: DatasetStore | None = None) -> Dataset:
+    """The newest dataset version (the embedded demo when none is stored), after moving an
+    earlier release's ``dataset.gpkg`` in."""
+    store = store or DatasetStore()
+    store.migrate_legacy(DATASET_FILE, targets, user=current_user())
+    return store.read(targets)
+
+
+def inputs(args: argparse.Namespace, *, with_scenario: bool = True
+           ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Targets, bool]:
+    """Streets, facilities and targets named by ``args`` (each from the current dataset
+    version when not given), with the scenario applied unless ``with_scenario`` is False,
+    and whether any of it is demo data. Warnings about the facility files go to stderr."""
+    targets = read_targets(args.targets).with_radii(parse_radius_overrides(args.radius))
+    dataset = (current_dataset(targets) if not (args.boundaries and args.facilities)
+               else None)
+    if args.boundaries:
+        streets = read_boundaries(args.boundaries, code_field=args.code_field,
+                                  name_field=args.name_field,
+                                  population_field=args.population_field)
+    else:
+        streets = dataset.streets
+    if args.facilities:
+        facilities = read_facilities(args.facilities, known_categories=targets.keys(),
+                                     labels=labels_of(targets))
+        warn(facilities.attrs.get("warnings", {}))
+    else:
+        facilities = dataset.facilities
+    demo = dataset is not None and (
+        (not args.boundaries and dataset.boundaries_origin == DEMO)
+        or (not args.facilities and any(DEMO in o for o in dataset.facility_origins.values())))
+    if args.scenario and with_scenario:
+        scenario = read_scenario(args.scenario, baseline=baseline_capacities(facilities))
+        facilities, targets = apply_scenario(scenario, facilities=facilities, targets=targets,
+                                             area=placement_area(streets, targets))
+    return streets, facilities, targets, demo

@@ -1,0 +1,376 @@
+"""The working dataset, versioned: every import, boundary replacement, rollback and restore of
+the demo is a new version (number, time, who, a summary of what changed per category) in one
+SQLite file under the state directory; the newest is what every page, report and command uses.
+
+A save is one ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction, so a process killed at any moment
+leaves exactly the old version or the new one. A save states the version it was built on
+(``base_version``); when another save landed in between, it is refused with
+:class:`StaleVersion` and nothing is written, so two imports at the same time never silently
+lose one. Older versions are kept up to a bound (``CHANGNING_DATASET_VERSIONS``, default
+:data:`geo.model.config.DATASET_VERSIONS_KEPT`); any kept one can be rolled back to, which is
+itself a new version. Streets and facilities are stored as GeoParquet, once per distinct
+content. Without any version the dataset is the embedded demo (version 0).
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import io
+import json
+import os
+import sqlite3
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from geo.data.dataset import DEMO, Dataset, demo_dataset
+from geo.data.io import read_demo
+from geo.data.schema import BOUNDARY_COLUMNS, normalize_facilities
+from geo.data.store import StoreError, prepare_folder, sqlite_connection
+from geo.model import config
+from geo.model.errors import InputError
+from geo.model.targets import Targets
+
+__all__ = [
+    "DatasetStore",
+    "StaleVersion",
+    "VersionInfo",
+    "change_summary",
+    "local_user",
+    "versions_kept",
+]
+
+WHAT = "dataset store"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS layers (
+    key TEXT PRIMARY KEY,
+    rows INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    version INTEGER PRIMARY KEY,
+    created TEXT NOT NULL,
+    user TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    origins TEXT NOT NULL,
+    streets TEXT NOT NULL REFERENCES layers(key),
+    facilities TEXT NOT NULL REFERENCES layers(key)
+);
+"""
+
+
+class StaleVersion(InputError):
+    """A save built on a version that is no longer the newest: nothing was written."""
+
+    def __init__(self, *, base: int, current: int) -> None:
+        super().__init__(f"the data changed since it was checked (checked against version "
+                         f"{base}, now version {current}); nothing was saved: check again "
+                         f"against the current data")
+        self.base, self.current = base, current
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One stored version: its number, when (UTC, ISO 8601), who, and the summary of what
+    changed (see :func:`change_summary`)."""
+
+    version: int
+    created: str
+    user: str
+    summary: dict
+
+    def as_dict(self) -> dict:
+        """The CLI's JSON of a version."""
+        return {"version": self.version, "created": self.created, "user": self.user,
+                "summary": self.summary}
+
+
+def local_user() -> str:
+    """Who changes the data on this machine: ``CHANGNING_USER``, else the login name."""
+    try:
+        return os.environ.get("CHANGNING_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def versions_kept() -> int:
+    """How many versions are kept: ``CHANGNING_DATASET_VERSIONS``, else the default.
+
+    Raises
+    ------
+    InputError
+        When the variable is not a whole number ≥ 2.
+    """
+    text = os.environ.get("CHANGNING_DATASET_VERSIONS", "").strip()
+    if not text:
+        return config.DATASET_VERSIONS_KEPT
+    if not text.isdigit() or int(text) < 2:
+        raise InputError(f"CHANGNING_DATASET_VERSIONS={text!r}: a whole number ≥ 2")
+    return int(text)
+
+
+def change_summary(before: Dataset, after: Dataset, *, action: str, detail: str = "") -> dict:
+    """What ``after`` changed against ``before``: the action, a detail (e.g. the file), the
+    boundaries' count before and after, and per category whose facilities changed the count
+    before and after and the ids added and removed."""
+    def ids(frame: pd.DataFrame, category: str) -> set[str]:
+        return set(frame.loc[frame["category"] == category, "id"].astype(str))
+
+    categories = sorted(set(before.facilities["category"]) | set(after.facilities["category"]))
+    changes = {}
+    for category in categories:
+        old, new = ids(before.facilities, category), ids(after.facilities, category)
+        moved = _changed_rows(before.facilities, after.facilities, category)
+        if old != new or moved:
+            changes[category] = {"before": len(old), "after": len(new),
+                                 "added": len(new - old), "removed": len(old - new),
+                                 "changed": moved}
+    streets_changed = (len(before.streets) != len(after.streets)
+                       or before.boundaries_origin != after.boundaries_origin)
+    summary = {"action": action, "detail": detail, "categories": changes}
+    if streets_changed:
+        summary["boundaries"] = {"before": len(before.streets), "after": len(after.streets)}
+    return summary
+
+
+def _changed_rows(before: pd.DataFrame, after: pd.DataFrame, category: str) -> int:
+    """How many facilities of ``category`` kept their id but changed a field."""
+    columns = ["id", "name", "subtype", "capacity", "address", "lon", "lat", "status"]
+    old = pd.DataFrame(before.loc[before["category"] == category, columns]).set_index("id")
+    new = pd.DataFrame(after.loc[after["category"] == category, columns]).set_index("id")
+    common = old.index.intersection(new.index)
+    if not len(common):
+        return 0
+    old, new = old.loc[common].astype(str), new.loc[common, old.columns].astype(str)
+    return int((old != new).any(axis=1).sum())
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _payload(frame: gpd.GeoDataFrame) -> tuple[str, bytes]:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    data = buffer.getvalue()
+    return hashlib.sha256(data).hexdigest(), data
+
+
+def _frame(data: bytes) -> gpd.GeoDataFrame:
+    return gpd.read_parquet(io.BytesIO(data))
+
+
+def _origins_json(dataset: Dataset) -> str:
+    return json.dumps({"boundaries": dataset.boundaries_origin,
+                       "facilities": {c: list(o) for c, o in dataset.facility_origins.items()}},
+                      ensure_ascii=False)
+
+
+class DatasetStore:
+    """The versions of the working dataset in the SQLite file ``path`` (created with its
+    folder when missing).
+
+    Raises
+    ------
+    StoreError
+        When the file cannot be opened or is not such a database.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else config.DATASET_DB
+
+    def _create(self) -> None:
+        """The file, its folder and its tables, when a first version is saved."""
+        prepare_folder(self.path, what=WHAT)
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"DatasetStore({str(self.path)!r})"
+
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_connection(self.path, what=WHAT, synchronous_full=True)
+
+    @staticmethod
+    @contextmanager
+    def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def current_version(self) -> int:
+        """The newest version's number; 0 when none is stored (the demo)."""
+        if not self.path.exists():
+            return 0
+        with self._connect() as conn:
+            return self._current(conn)
+
+    @staticmethod
+    def _current(conn: sqlite3.Connection) -> int:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'versions'").fetchone():
+            return 0  # created by a first save that has not made its tables yet
+        return conn.execute("SELECT COALESCE(MAX(version), 0) FROM versions").fetchone()[0]
+
+    def versions(self) -> list[VersionInfo]:
+        """Every kept version, newest first."""
+        if not self.current_version():
+            return []
+        with self._connect() as conn:
+            rows = conn.execute("SELECT version, created, user, summary FROM versions "
+                                "ORDER BY version DESC").fetchall()
+        return [VersionInfo(v, created, user, self._json(summary, v)) for v, created, user,
+                summary in rows]
+
+    def _json(self, text: str, version: int) -> dict:
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"{WHAT} {self.path}: version {version} is damaged ({exc})"
+                             ) from None
+        return value if isinstance(value, dict) else {}
+
+    def read(self, targets: Targets, *, version: int | None = None,
+             known_categories: Collection[str] | None = None) -> Dataset:
+        """The dataset of ``version`` (default: the newest; 0: the embedded demo), its
+        facilities checked by the rules again.
+
+        Raises
+        ------
+        InputError
+            When the version is not kept, or its data cannot be read or fails the rules (the
+            message says so; roll back or restore the demo).
+        """
+        number = self.current_version() if version is None else version
+        if number == 0:
+            return demo_dataset(*read_demo(targets))
+        with self._connect() as conn:
+            row = conn.execute("SELECT origins, s.payload, f.payload FROM versions "
+                               "JOIN layers s ON s.key = versions.streets "
+                               "JOIN layers f ON f.key = versions.facilities "
+                               "WHERE version = ?", (number,)).fetchone()
+        if row is None:
+            raise InputError(f"dataset version {number} is not kept (kept: "
+                             f"{', '.join(str(v.version) for v in self.versions()) or 'none'})")
+        source = f"dataset version {number} ({self.path})"
+        try:
+            origins = json.loads(row[0])
+            streets, facilities = _frame(row[1]), _frame(row[2])
+        except Exception as exc:  # JSON, Arrow and geometry errors all mean damaged data
+            raise InputError(f"{source}: cannot be read ({type(exc).__name__}: {exc})") from None
+        facilities = normalize_facilities(
+            facilities, known_categories=known_categories or targets.keys(), source=source,
+            first_row=1, row_noun="facility")
+        return Dataset(streets, facilities, origins["boundaries"],
+                       {c: tuple(o) for c, o in origins["facilities"].items()})
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _prune(self, conn: sqlite3.Connection, newest: int) -> None:
+        conn.execute("DELETE FROM versions WHERE version <= ?", (newest - versions_kept(),))
+        conn.execute("DELETE FROM layers WHERE key NOT IN (SELECT streets FROM versions) "
+                     "AND key NOT IN (SELECT facilities FROM versions)")
+
+    def migrate_legacy(self, legacy: Path, targets: Targets, *, user: str) -> int | None:
+        """Store the single ``dataset.gpkg`` of earlier releases as a version when none is
+        stored yet, and rename it ``*.migrated``; its version number, or None when there was
+        nothing to migrate."""
+        if not legacy.is_file() or self.current_version():
+            return None
+        try:
+            layers = {name: pyogrio.read_dataframe(legacy, layer=name)
+                      for name in ("streets", "facilities", "about")}
+            origins = json.loads(layers["about"].set_index("key").loc["origins", "value"])
+            facilities = normalize_facilities(layers["facilities"],
+                                              known_categories=targets.keys(),
+                                              source=f"stored dataset {legacy}", first_row=1,
+                                              row_noun="feature")
+        except InputError:
+            raise
+        except Exception as exc:  # GDAL, JSON and key errors all mean a damaged file
+            raise InputError(f"stored dataset {legacy}: cannot be read ({exc}); move it away "
+                             f"to go on") from None
+        dataset = Dataset(gpd.GeoDataFrame(layers["streets"], geometry="geometry"),
+                          facilities, origins["boundaries"],
+                          {c: tuple(o) for c, o in origins["facilities"].items()})
+        number = self.save(dataset, base_version=0, user=user, summary=change_summary(
+            demo_dataset(*read_demo(targets)), dataset, action="migrate",
+            detail=legacy.name))
+        legacy.rename(legacy.with_name(legacy.name + ".migrated"))
+        return number
+
+    def save(self, dataset: Dataset, *, base_version: int | None, user: str,
+             summary: Mapping) -> int:
+        """Store ``dataset`` as the next version and return its number.
+
+        Parameters
+        ----------
+        base_version
+            The version ``dataset`` was built on; None saves on whatever is newest (only for
+            a rollback or a restore, which do not build on the data).
+        user, summary
+            Who saves, and what changed (see :func:`change_summary`).
+
+        Raises
+        ------
+        StaleVersion
+            When ``base_version`` is not the newest version; nothing is written.
+        """
+        keys_frames = (dataset.streets[BOUNDARY_COLUMNS], dataset.facilities)
+        payloads = [_payload(gpd.GeoDataFrame(frame)) for frame in keys_frames]
+        self._create()
+        with self._connect() as conn, self._transaction(conn):
+            current = self._current(conn)
+            if base_version is not None and base_version != current:
+                raise StaleVersion(base=base_version, current=current)
+            keys = []
+            for (key, data), frame in zip(payloads, keys_frames, strict=True):
+                conn.execute("INSERT OR IGNORE INTO layers (key, rows, payload) "
+                             "VALUES (?, ?, ?)", (key, len(frame), data))
+                keys.append(key)
+            number = current + 1
+            conn.execute("INSERT INTO versions (version, created, user, summary, origins, "
+                         "streets, facilities) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (number, _now(), user, json.dumps(dict(summary), ensure_ascii=False),
+                          _origins_json(dataset), *keys))
+            self._prune(conn, number)
+        return number
+
+    def rollback(self, to: int, targets: Targets, *, user: str) -> int:
+        """A new version holding the data of version ``to`` (0: the demo); its number.
+
+        Raises
+        ------
+        InputError
+            When ``to`` is not a kept version, or its data cannot be read.
+        """
+        if to == 0:
+            return self.restore_demo(targets, user=user)
+        old = self.read(targets, version=to)
+        current = self.read(targets)
+        return self.save(old, base_version=None, user=user, summary=change_summary(
+            current, old, action="rollback", detail=f"to version {to}"))
+
+    def restore_demo(self, targets: Targets, *, user: str) -> int:
+        """A new version holding the embedded demo data; its number."""
+        demo = demo_dataset(*read_demo(targets))
+        try:
+            current = self.read(targets)
+        except InputError:  # a damaged newest version is exactly when the demo is wanted
+            current = demo_dataset(demo.streets.iloc[0:0], demo.facilities.iloc[0:0])
+        return self.save(demo, base_version=None, user=user, summary=change_summary(
+            current, demo, action="restore-demo", detail=DEMO))

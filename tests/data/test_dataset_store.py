@@ -1,0 +1,196 @@
+"""The versioned dataset store: round trip, summaries, stale bases refused, bounded history,
+rollback, restore, damaged data named, the earlier release's GeoPackage migrated, and saves
+killed at random moments leaving exactly the old or the new version."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pyogrio
+import pytest
+
+from geo.data.dataset import DEMO, demo_dataset, with_boundaries, with_facilities
+from geo.data.dataset_store import DatasetStore, StaleVersion, change_summary
+from geo.data.io import read_demo, read_targets
+from geo.data.schema import normalize_facilities
+from geo.model.errors import InputError
+from tests.conftest import ROOT, facility_frame
+
+
+def _markets(targets, *ids: str):
+    return normalize_facilities(facility_frame([
+        {"id": i, "name": f"菜场{i}", "category": "market", "dx": 100 * n, "dy": 100}
+        for n, i in enumerate(ids, start=1)]), known_categories=targets.keys())
+
+
+@pytest.fixture
+def store(tmp_path) -> DatasetStore:
+    return DatasetStore(tmp_path / "dataset.sqlite")
+
+
+@pytest.fixture
+def base(two_streets, market_and_parking):
+    return demo_dataset(two_streets, market_and_parking)
+
+
+def _save(store, dataset, *, base=None, user="tester"):
+    return store.save(dataset, base_version=base, user=user,
+                      summary={"action": "test", "detail": "", "categories": {}})
+
+
+def test_without_a_version_the_store_is_the_demo_and_writes_no_file(store):
+    targets = read_targets()
+    assert store.current_version() == 0 and store.versions() == []
+    assert store.read(targets).all_demo
+    assert not store.path.exists()
+
+
+def test_a_version_reads_back_as_saved_with_who_and_what(store, targets, two_streets, base):
+    official = with_boundaries(base, two_streets, origin="官方边界.gpkg")
+    summary = change_summary(base, official, action="boundaries", detail="官方边界.gpkg")
+    assert summary == {"action": "boundaries", "detail": "官方边界.gpkg", "categories": {},
+                       "boundaries": {"before": 2, "after": 2}}
+    assert store.save(official, base_version=0, user="张三", summary=summary) == 1
+    back = store.read(targets)
+    assert back.boundaries_origin == "官方边界.gpkg"
+    assert back.facility_origins == {"market": (DEMO,), "parking": (DEMO,)}
+    pd.testing.assert_frame_equal(pd.DataFrame(back.facilities.drop(columns="geometry")),
+                                  pd.DataFrame(base.facilities.drop(columns="geometry")),
+                                  check_dtype=False)
+    assert back.streets.geometry.geom_equals_exact(two_streets.geometry, tolerance=1e-12).all()
+    [info] = store.versions()
+    assert (info.version, info.user, info.summary) == (1, "张三", summary)
+    assert info.created.endswith("+00:00")
+
+
+def test_the_summary_counts_what_changed_per_category(targets, base):
+    markets = _markets(targets, "m1", "m7", "m8")
+    markets.loc[markets["id"] == "m1", "name"] = "改名"
+    after = with_facilities(base, markets, mode="replace_categories", origin="菜场.csv")
+    assert change_summary(base, after, action="import", detail="菜场.csv")["categories"] == {
+        "market": {"before": 1, "after": 3, "added": 2, "removed": 0, "changed": 1}}
+
+
+def test_a_save_on_a_stale_version_is_refused_and_writes_nothing(store, targets, base):
+    _save(store, base, base=0)
+    second = with_facilities(base, _markets(targets, "m7"), mode="append", origin="a.csv")
+    _save(store, second, base=1)
+    with pytest.raises(StaleVersion, match=r"checked against version 1, now version 2"):
+        _save(store, second, base=1)
+    assert [v.version for v in store.versions()] == [2, 1]
+
+
+def test_old_versions_are_pruned_with_their_unshared_data(store, targets, base, monkeypatch):
+    monkeypatch.setenv("CHANGNING_DATASET_VERSIONS", "3")
+    for number in range(1, 6):
+        dataset = with_facilities(base, _markets(targets, f"m{10 + number}"), mode="append",
+                                  origin=f"{number}.csv")
+        assert _save(store, dataset, base=number - 1) == number
+    assert [v.version for v in store.versions()] == [5, 4, 3]
+    with sqlite3.connect(store.path) as conn:
+        layers = conn.execute("SELECT COUNT(*) FROM layers").fetchone()[0]
+    assert layers == 4  # the streets once, three facility layers
+    with pytest.raises(InputError, match=r"dataset version 1 is not kept \(kept: 5, 4, 3\)"):
+        store.read(targets, version=1)
+    monkeypatch.setenv("CHANGNING_DATASET_VERSIONS", "1")
+    with pytest.raises(InputError, match="CHANGNING_DATASET_VERSIONS='1': a whole number ≥ 2"):
+        _save(store, base)
+
+
+def test_rollback_and_restore_are_new_versions(store, targets, base):
+    _save(store, base, base=0)
+    _save(store, with_facilities(base, _markets(targets, "m7"), mode="replace_all",
+                                 origin="x.csv"), base=1)
+    assert store.rollback(1, targets, user="李四") == 3
+    assert sorted(store.read(targets).facilities["id"]) == ["m1", "p1"]
+    assert store.versions()[0].summary["action"] == "rollback"
+    assert store.versions()[0].summary["detail"] == "to version 1"
+    demo_targets = read_targets()
+    assert store.restore_demo(demo_targets, user="李四") == 4
+    assert store.read(demo_targets).all_demo
+    assert store.rollback(0, demo_targets, user="李四") == 5
+
+
+def test_damaged_data_is_named_and_the_demo_can_still_be_restored(store, base):
+    targets = read_targets()
+    _save(store, base, base=0)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE layers SET payload = x'00010203'")
+    with pytest.raises(InputError, match=r"dataset version 1 \(.*\): cannot be read"):
+        store.read(targets)
+    assert store.restore_demo(targets, user="x") == 2
+    assert store.read(targets).all_demo
+
+
+def test_a_version_whose_category_lost_its_target_fails_the_rules(store, base):
+    _save(store, base, base=0)
+    with pytest.raises(InputError, match=r"category 'market' is unknown"):
+        store.read(read_targets(), known_categories=["parking"])
+
+
+def test_the_earlier_release_geopackage_is_migrated_once(store, tmp_path, base):
+    targets = read_targets()
+    legacy = tmp_path / "dataset.gpkg"
+    streets, facilities = read_demo(targets)
+    streets.to_file(legacy, layer="streets", driver="GPKG")
+    facilities.iloc[:5].to_file(legacy, layer="facilities", driver="GPKG")
+    origins = '{"boundaries": "demo", "facilities": {"charger": ["old.csv"]}}'
+    pyogrio.write_dataframe(pd.DataFrame({"key": ["origins"], "value": [origins]}), legacy,
+                            layer="about")
+    assert store.migrate_legacy(legacy, targets, user="x") == 1
+    assert not legacy.exists() and (tmp_path / "dataset.gpkg.migrated").exists()
+    assert len(store.read(targets).facilities) == 5
+    assert store.versions()[0].summary["action"] == "migrate"
+    assert store.migrate_legacy(legacy, targets, user="x") is None
+
+
+KILLED_SAVER = """
+import sys
+sys.path.insert(0, {root!r})
+from geo.data.dataset import demo_dataset, with_facilities
+from geo.data.dataset_store import DatasetStore
+from geo.data.io import read_demo, read_targets
+targets = read_targets()
+streets, facilities = read_demo(targets)
+store = DatasetStore(sys.argv[1])
+big = demo_dataset(streets, facilities)
+while True:
+    base = store.current_version()
+    dataset = with_facilities(big, facilities.assign(id=facilities["id"] + f"-v{{base}}"),
+                              mode="replace_all", origin=f"v{{base}}")
+    number = store.save(dataset, base_version=base, user="saver", summary={{"n": base + 1}})
+    print(number, flush=True)
+"""
+
+
+def test_saves_killed_at_any_moment_leave_the_old_or_the_new_version(tmp_path):
+    targets = read_targets()
+    db = tmp_path / "killed.sqlite"
+    reported = 0
+    for delay in (0.6, 0.9, 1.3, 1.7, 2.2):
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_SAVER.format(root=str(ROOT)),
+                                 str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, cwd=ROOT)
+        time.sleep(delay + 2.5)  # the imports take a while; then saves run back to back
+        os.kill(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=10)
+        assert proc.returncode == -signal.SIGKILL, err
+        numbers = [int(line) for line in out.split()]
+        reported = max([reported, *numbers])
+        store = DatasetStore(db)
+        current = store.current_version()
+        assert current >= reported  # nothing committed is lost
+        dataset = store.read(targets)  # the newest version is whole
+        assert dataset.facility_origins == {c: (f"v{current - 1}",)
+                                            for c in dataset.facility_origins}
+        assert set(dataset.facilities["id"].str.split("-v").str[1]) == {str(current - 1)}
+    assert reported >= 3, "the saver never got to save: the test proves nothing"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("killed")) == []
