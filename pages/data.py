@@ -1,22 +1,24 @@
-"""Data: what the app shows now, and importing official facility lists and street boundaries
-in place of the demo (checked row by row; applied all at once or not at all)."""
+"""Data: what the app shows now and its versions, and importing official facility lists and
+street boundaries in place of the demo (checked row by row; each import a new version)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui.data import load_inputs
+from ui.boundary_import import boundaries_panel
+from ui.data import load_targets
 from ui.i18n import t
-from ui.importing import boundaries_panel, current_panel, facilities_panel
-from ui.widgets import or_stop, page_header
+from ui.importing import facilities_panel
+from ui.versions import current_panel
+from ui.widgets import page_header
 
 page_header(t("数据导入", "Data import"),
             t("导入各部门的设施清单和官方街道边界，替换演示数据。先检查，再导入；"
-              "导入要么完整生效，要么不改变现有数据。",
+              "每次导入都是一个新版本，可随时回退。",
               "Import the departments' facility lists and the official street boundaries in "
-              "place of the demo. Check first, then import: an import lands completely or "
-              "leaves the data as it was."))
-targets, _, _ = or_stop(load_inputs)
+              "place of the demo. Check first, then import: every import is a new version "
+              "that can be rolled back."))
+targets = load_targets()
 
 st.subheader(t("当前数据", "The data shown now"))
 current_panel(targets)
@@ -25,4 +27,4 @@ facilities_tab, boundaries_tab = st.tabs([t("设施", "Facilities"), t("街道�
 with facilities_tab:
     facilities_panel(targets)
 with boundaries_tab:
-    boundaries_panel()
+    boundaries_panel(targets)

@@ -30,6 +30,7 @@ __all__ = [
     "load_dataset",
     "load_inputs",
     "load_map_html",
+    "load_targets",
     "user_name",
 ]
 
@@ -44,6 +45,11 @@ Version = tuple[str, int]
 @st.cache_data(show_spinner=False)
 def _targets() -> Targets:
     return read_targets()
+
+
+def load_targets() -> Targets:
+    """The targets file's radii and shares."""
+    return _targets()
 
 
 def user_name() -> str:

@@ -1,58 +1,44 @@
-"""The Data page's panels: what the app shows now, importing facilities, importing boundaries.
-
-An import is checked first (every row accepted or rejected with its reason, hints about the
-coordinates) and applied only when the user says so; applying writes the whole dataset anew
-(:func:`geo.data.dataset_io.write_dataset`), so it either lands completely or not at all.
+"""The Data page's facility import: upload a list (parsed once), pick its sheet or layer and
+encoding, map its columns, its coordinate system and which source classes are which category
+(or ignored), check every row against the current dataset version, then import it as a new
+version — refused when another import landed since the check.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
-import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
 from geo.data.area import placement_area
-from geo.data.dataset import FACILITY_MODES, Dataset, prefix_ids, with_boundaries, with_facilities
-from geo.data.dataset_io import reset_dataset, write_dataset
+from geo.data.dataset import FACILITY_MODES, Dataset, prefix_ids, with_facilities
+from geo.data.dataset_store import StaleVersion, change_summary
 from geo.data.geocode import GEOCODE_CACHE, PROVIDER_NAMES, Geocoder, geocoder_for
-from geo.data.importer import (
-    FIELD_ALIASES,
-    REASONS,
-    ImportReport,
-    boundary_problems,
-    import_facilities,
-    parse_crs,
-    suggest_mapping,
-)
-from geo.data.io import boundary_field_defaults, read_table, read_vector_file
-from geo.data.schema import normalize_boundaries
-from geo.model.errors import InputError
+from geo.data.importer import ImportReport, import_facilities
+from geo.data.io import TableRead
+from geo.data.mapping import FIELD_ALIASES, IGNORE, class_table, parse_crs, suggest_mapping
+from geo.data.rules import INTERNAL_COLUMNS, REASONS
+from geo.data.store import StoreError
 from geo.model.targets import Targets
-from layers.folium_layers import base_map, street_layer
-from layers.offline import standalone_html
 from ui.controls import secrets
-from ui.data import dataset_file, load_dataset
-from ui.i18n import category_label, column_label, lang, t
+from ui.data import dataset_store, load_dataset, user_name
+from ui.i18n import column_label, lang, t
+from ui.uploads import parsed_table, upload_parts
+from ui.versions import saved
 from ui.widgets import or_error, show_table
 
-__all__ = ["boundaries_panel", "current_panel", "facilities_panel"]
+__all__ = ["facilities_panel"]
 
-T = TypeVar("T")
-
-TABLE_TYPES = ["csv", "xlsx", "geojson", "json", "gpkg", "zip"]
-BOUNDARY_TYPES = ["geojson", "json", "gpkg", "zip"]
+TABLE_TYPES = ["csv", "txt", "xlsx", "geojson", "json", "gpkg", "zip"]
 CRS_CHOICES = {"wgs84": ("WGS-84（GPS、天地图）", "WGS-84 (GPS, Tianditu)"),
                "gcj02": ("GCJ-02（高德、腾讯）", "GCJ-02 (AMap, Tencent)"),
                "bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
                "cgcs2000": ("CGCS2000 经纬度", "CGCS2000 lon/lat"),
                "epsg": ("投影坐标 EPSG 代码…", "Projected, EPSG code…")}
+ENCODINGS = ["", "utf-8", "gb18030", "big5", "utf-16", "shift_jis"]
 MODE_LABELS = {"replace_categories": ("替换文件中这些类别的设施", "Replace these categories' "
                                                             "facilities"),
                "append": ("追加到现有设施", "Add to the existing facilities"),
@@ -60,10 +46,11 @@ MODE_LABELS = {"replace_categories": ("替换文件中这些类别的设施", "R
 PROVIDER_LABELS = {"": ("不做地址解析", "No geocoding"), "amap": ("高德地图", "AMap (Gaode)"),
                    "tianditu": ("天地图", "Tianditu"), "nominatim": ("Nominatim (OSM)",
                                                                     "Nominatim (OSM)")}
-#: The importer's reasons (keys of geo.data.importer.REASONS) in Chinese, for the summary table.
-REASONS_ZH = {"coords": "坐标缺失或非数字", "range": "坐标超出范围", "outside": "不在研究范围内",
-              "duplicate": "编号重复", "category": "类别未知", "name": "名称为空",
-              "capacity": "容量不是 ≥ 0 的数字", "status": "状态未知", "geocode": "地址解析失败"}
+#: The rules' reasons (keys of geo.data.rules.REASONS) in Chinese, for the summary table.
+REASONS_ZH = {"coords": "坐标缺失或非数字", "range": "坐标超出范围", "crs": "坐标系未知",
+              "outside": "不在研究范围内", "duplicate": "编号重复", "category": "类别未知",
+              "capacity": "容量不是有限的 ≥ 0 数字", "status": "状态未知",
+              "geocode": "地址解析失败"}
 NONE = ""
 PREVIEW_ROWS = 20
 
@@ -77,69 +64,48 @@ def _reason_label(reason: str) -> str:
     return t(REASONS_ZH.get(key, reason), reason)
 
 
-def _read_upload(upload, read: Callable[[Path], T]) -> T:
-    """``read`` the uploaded file from a temporary copy that keeps its name (and suffix)."""
-    with tempfile.TemporaryDirectory(prefix="changning-upload-") as folder:
-        path = Path(folder) / Path(upload.name).name
-        path.write_bytes(upload.getvalue())
-        try:
-            return read(path)
-        except InputError as exc:
-            raise InputError(str(exc).replace(str(path), upload.name)) from exc
+def _origin(name: str) -> str:
+    return f"{name} ({datetime.now():%Y-%m-%d %H:%M})"
 
 
-def _origin(upload) -> str:
-    return f"{upload.name} ({datetime.now():%Y-%m-%d %H:%M})"
+# -- reading the upload --------------------------------------------------------------------------
 
 
-def _save(dataset: Dataset, message: str) -> None:
-    """Store the new dataset; say so, or say why not (the old one stays)."""
-    try:
-        write_dataset(dataset, dataset_file())
-    except (OSError, ValueError, RuntimeError) as exc:
-        st.error(t(f"保存失败，原数据未改变：{exc}",
-                   f"Saving failed; the data is unchanged: {exc}"))
-        return
-    st.session_state["data_saved"] = message
-    st.session_state.pop("fac_report", None)  # imported: the check is done with
-    st.rerun()
+def _read(upload) -> TableRead | None:
+    """The upload read with the sheet/layer and encoding the user picks (pickers shown only
+    when the file has several sheets or layers, or is a CSV)."""
+    fmt, parts = or_error(lambda: upload_parts(upload)) or ("", ())
+    if not fmt:
+        return None
+    sheet = layer = encoding = None
+    if len(parts) > 1:
+        noun = t("工作表", "Sheet") if fmt == "xlsx" else t("图层", "Layer")
+        chosen = st.selectbox(t(f"{noun}（文件中有 {len(parts)} 个，请选择）",
+                                f"{noun} (the file has {len(parts)}; choose one)"), parts,
+                              index=None, key=f"fac_part_{upload.file_id}")
+        if chosen is None:
+            st.info(t("请选择要读取的工作表或图层。", "Choose the sheet or layer to read."))
+            return None
+        sheet, layer = (chosen, None) if fmt == "xlsx" else (None, chosen)
+    if fmt == "csv":
+        encoding = st.selectbox(t("文字编码", "Text encoding"), ENCODINGS,
+                                format_func=lambda e: e or t("自动识别", "detect"),
+                                key=f"fac_encoding_{upload.file_id}") or None
+    return or_error(lambda: parsed_table(upload, sheet=sheet, layer=layer, encoding=encoding))
 
 
-# -- what is loaded ------------------------------------------------------------------------------
+def _show_read(read: TableRead, name: str) -> None:
+    for note in read.notes:
+        st.warning(note, icon="📄")
+    shown = read.frame.drop(columns=[c for c in INTERNAL_COLUMNS if c in read.frame.columns])
+    where = f" · {read.part}" if read.part else ""
+    encoding = f" · {read.encoding}" if read.encoding else ""
+    st.caption(t(f"{name}{where}{encoding}：{len(shown)} 行，前 {PREVIEW_ROWS} 行如下",
+                 f"{name}{where}{encoding}: {len(shown)} rows; the first {PREVIEW_ROWS}:"))
+    st.dataframe(shown.head(PREVIEW_ROWS), hide_index=True)
 
 
-def _origin_text(origins: tuple[str, ...]) -> str:
-    return " + ".join(t("演示数据", "demo") if o == "demo" else o for o in origins)
-
-
-def dataset_table(dataset: Dataset, targets: Targets) -> pd.DataFrame:
-    """One row per part of the dataset: what it is, how many features, where it came from."""
-    rows = [{"name": t("街道边界", "Street boundaries"), "count": len(dataset.streets),
-             "source": _origin_text((dataset.boundaries_origin,))}]
-    counts = dataset.facilities["category"].value_counts()
-    for category, origins in dataset.facility_origins.items():
-        rows.append({"name": category_label(targets, category),
-                     "count": int(counts.get(category, 0)), "source": _origin_text(origins)})
-    return pd.DataFrame(rows)
-
-
-def current_panel(targets: Targets) -> None:
-    """What the app shows now, and going back to the demo."""
-    if "data_saved" in st.session_state:
-        st.success(st.session_state.pop("data_saved"))
-    dataset = load_dataset()
-    show_table(dataset_table(dataset, targets))
-    if dataset.all_demo:
-        return
-    sure = st.checkbox(t("确认删除导入的数据，恢复演示数据", "Yes, delete the imported data and go "
-                                                     "back to the demo"), key="reset_sure")
-    if st.button(t("恢复演示数据", "Back to the demo data"), disabled=not sure, key="reset"):
-        reset_dataset(dataset_file())
-        st.session_state["data_saved"] = t("已恢复演示数据。", "The demo data is back.")
-        st.rerun()
-
-
-# -- facilities ----------------------------------------------------------------------------------
+# -- choices ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -150,21 +116,27 @@ class FacilityChoices:
     crs_text: str
     category: str | None
     category_field: str | None
+    category_map: dict[str, str]
     provider: str
     id_prefix: str
 
     def key(self, file_id: str) -> tuple:
         return (file_id, tuple(sorted(self.mapping.items())), self.crs_text, self.category,
-                self.category_field, self.provider)
+                self.category_field, tuple(sorted(self.category_map.items())), self.provider)
+
+    @property
+    def ready(self) -> bool:
+        """Whether a category source is chosen (none is assumed)."""
+        return bool(self.category or self.category_field)
 
 
 def _mapping_inputs(columns: list[str], file_id: str) -> dict[str, str]:
     suggested = suggest_mapping(columns)
     options = [NONE, *columns]
     mapping = {}
-    grid = st.columns(5)
+    grid = st.columns(6)
     for number, field in enumerate(FIELD_ALIASES):
-        chosen = grid[number % 5].selectbox(
+        chosen = grid[number % 6].selectbox(
             column_label(field), options, index=options.index(suggested.get(field, NONE)),
             format_func=lambda c: c or "—", key=f"fac_map_{field}_{file_id}")
         if chosen:
@@ -174,36 +146,77 @@ def _mapping_inputs(columns: list[str], file_id: str) -> dict[str, str]:
 
 def _crs_input() -> str:
     left, right = st.columns(2)
-    choice = left.selectbox(t("坐标系", "Coordinate system"), list(CRS_CHOICES),
-                            format_func=lambda k: _pair(CRS_CHOICES[k]), key="fac_crs")
+    choice = left.selectbox(t("坐标系（行内“坐标系”列优先）",
+                              "Coordinate system (a row's own crs column wins)"),
+                            list(CRS_CHOICES), format_func=lambda k: _pair(CRS_CHOICES[k]),
+                            key="fac_crs")
     if choice != "epsg":
         return choice
     code = right.text_input(t("EPSG 代码", "EPSG code"), value="4547", key="fac_epsg")
     return f"EPSG:{code.strip().removeprefix('EPSG:').removeprefix('epsg:')}"
 
 
-def _category_inputs(targets: Targets, mapping: dict[str, str]) -> tuple[str | None, str | None]:
-    labels = {k: targets[k].label(lang()) for k in targets.keys()}
-    from_column = "category" in mapping
-    how = st.radio(t("设施类别", "Category"), ["column", "one"], index=0 if from_column else 1,
-                   horizontal=True, key="fac_category_how",
-                   format_func={"column": t("取自“类别”列", "From the category column"),
+def _class_inputs(frame: pd.DataFrame, column: str, targets: Targets,
+                  file_id: str) -> dict[str, str]:
+    """Each distinct class of ``column`` with its rows and category: one multiselect of
+    classes a category (pre-filled from the known classes), every other class ignored."""
+    table = class_table(frame[column], known_categories=targets.keys())
+    classes = table["class"].tolist()
+    chosen: dict[str, str] = {}
+    grid = st.columns(min(len(targets.keys()), 5))
+    for number, category in enumerate(targets.keys()):
+        default = table.loc[table["category"] == category, "class"].tolist()
+        picked = grid[number % len(grid)].multiselect(
+            targets[category].label(lang()), classes, default=default,
+            key=f"fac_classes_{category}_{file_id}")
+        for cls in picked:
+            if cls in chosen:
+                st.error(t(f"类 {cls!r} 同时被选为 {chosen[cls]} 和 {category}。",
+                           f"Class {cls!r} is chosen for both {chosen[cls]} and {category}."))
+            chosen[cls] = category
+    mapped = {cls: chosen.get(cls, IGNORE) for cls in classes}
+    shown = table.assign(category=[mapped[c] for c in classes])
+    ignored = int(shown.loc[shown["category"] == IGNORE, "rows"].sum())
+    st.caption(t(f"{len(classes)} 个类；未选的类忽略（{ignored} 行，计入报告，不导入）。",
+                 f"{len(classes)} classes; classes not chosen are ignored ({ignored} rows: "
+                 f"counted in the report, not imported)."))
+    st.dataframe(shown.rename(columns={"class": t("源类别", "Source class"),
+                                       "rows": t("行数", "Rows"),
+                                       "category": t("类别", "Category")}),
+                 hide_index=True, height=min(38 + 35 * len(classes), 320))
+    return mapped
+
+
+def _category_inputs(frame: pd.DataFrame, targets: Targets, mapping: dict[str, str],
+                     file_id: str) -> tuple[str | None, str | None, dict[str, str]]:
+    columns = [c for c in frame.columns if c not in INTERNAL_COLUMNS]
+    class_column = mapping.get("category") or mapping.get("subtype")
+    how = st.radio(t("设施类别", "Category"), ["column", "one"],
+                   index=0 if class_column else 1, horizontal=True, key="fac_category_how",
+                   format_func={"column": t("按列中的类别或源类别",
+                                            "From a column of categories or source classes"),
                                 "one": t("全部为同一类别", "All rows are one category")}.get)
     if how == "one":
-        return st.selectbox(t("类别", "Category"), list(labels), format_func=labels.get,
-                            key="fac_category"), None
-    if not from_column:
-        st.error(t("请先在上面指定“类别”列。", "Map the category column above first."))
-    return None, mapping.get("category")
+        labels = {k: targets[k].label(lang()) for k in targets.keys()}
+        category = st.selectbox(t("类别（请选择）", "Category (choose one)"), list(labels),
+                                index=None, format_func=labels.get, key="fac_category")
+        return category, None, {}
+    column = st.selectbox(t("类别所在列", "Column of the categories or classes"), columns,
+                          index=columns.index(class_column) if class_column in columns else None,
+                          key=f"fac_class_column_{file_id}")
+    if column is None:
+        return None, None, {}
+    return None, column, _class_inputs(frame, column, targets, file_id)
 
 
-def facility_choices(table: pd.DataFrame, targets: Targets, file_id: str) -> FacilityChoices:
-    """The mapping, CRS, category, geocoding provider and id prefix the user picked."""
+def facility_choices(frame: pd.DataFrame, targets: Targets, file_id: str) -> FacilityChoices:
+    """The mapping, CRS, categories, geocoding provider and id prefix the user picked."""
     st.markdown(t("**字段对应**（已按表头自动建议，可更正）",
                   "**Columns** (suggested from the headers; correct them if needed)"))
-    mapping = _mapping_inputs([str(c) for c in table.columns], file_id)
+    columns = [str(c) for c in frame.columns if c not in INTERNAL_COLUMNS]
+    mapping = _mapping_inputs(columns, file_id)
     crs_text = _crs_input()
-    category, category_field = _category_inputs(targets, mapping)
+    category, category_field, category_map = _category_inputs(frame, targets, mapping, file_id)
     left, right = st.columns(2)
     provider = left.selectbox(t("地址解析（无坐标的行）", "Geocode rows without coordinates"),
                               [NONE, *PROVIDER_NAMES], key="fac_geocode",
@@ -211,8 +224,11 @@ def facility_choices(table: pd.DataFrame, targets: Targets, file_id: str) -> Fac
     id_prefix = right.text_input(t("编号前缀（避免与其他类别重复）",
                                    "Id prefix (keeps ids apart from other lists)"),
                                  key="fac_prefix")
-    return FacilityChoices(mapping, crs_text, category, category_field, provider,
+    return FacilityChoices(mapping, crs_text, category, category_field, category_map, provider,
                            id_prefix.strip())
+
+
+# -- check, report, import ---------------------------------------------------------------------
 
 
 def _geocoder(name: str) -> Geocoder | None:
@@ -220,9 +236,9 @@ def _geocoder(name: str) -> Geocoder | None:
     return geocoder_for(name, secrets=secrets(), cache_path=GEOCODE_CACHE) if name else None
 
 
-def check_facilities(table: pd.DataFrame, choices: FacilityChoices, *, targets: Targets,
+def check_facilities(read: TableRead, choices: FacilityChoices, *, targets: Targets,
                      dataset: Dataset, name: str) -> ImportReport:
-    """Every row of ``table`` accepted or rejected (geocoding with a progress bar)."""
+    """Every row of the upload accepted, rejected or ignored (geocoding with a progress bar)."""
     geocoder = _geocoder(choices.provider)
     bar = st.progress(0.0, text=t("地址解析中…", "Geocoding…")) if geocoder else None
 
@@ -232,24 +248,35 @@ def check_facilities(table: pd.DataFrame, choices: FacilityChoices, *, targets: 
                                                       f"Geocoding {done}/{total}"))
 
     geocoding = {"geocoder": geocoder, "progress": progress} if geocoder else {}
-    report = import_facilities(table, known_categories=targets.keys(), mapping=choices.mapping,
-                               crs=parse_crs(choices.crs_text), category=choices.category,
-                               category_field=choices.category_field,
-                               area=placement_area(dataset.streets, targets),
-                               source=f"import: {name}", **geocoding)
+    report = import_facilities(
+        read.frame, known_categories=targets.keys(), mapping=choices.mapping,
+        crs=parse_crs(choices.crs_text), category=choices.category,
+        category_field=choices.category_field, category_map=choices.category_map or None,
+        labels={k: targets[k].label("zh") for k in targets.keys()},
+        area=placement_area(dataset.streets, targets), source=f"import: {name}",
+        first_row=read.first_row, **geocoding)
     if bar is not None:
         bar.empty()
     return report
 
 
+def _csv_download(frame: pd.DataFrame) -> bytes:
+    from geo.data.export_io import neutralise_formulas
+
+    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+
+
 def show_report(report: ImportReport, *, name: str) -> None:
-    """Counts, reasons, hints, the accepted rows and the rejected ones (downloadable)."""
+    """Counts, reasons, warnings, hints, the accepted rows and the rejected ones."""
     summary = report.summary()
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     left.metric(t("可导入", "Accepted"), summary["accepted"])
-    right.metric(t("被拒绝", "Rejected"), summary["rejected"])
+    middle.metric(t("被拒绝", "Rejected"), summary["rejected"])
+    right.metric(t("已忽略", "Ignored"), summary["ignored"])
     for hint in report.hints:
         st.warning(hint, icon="💡")
+    for warning, count in summary["warnings"].items():
+        st.info(f"{count} × {warning}", icon="ℹ️")
     if summary["reasons"]:
         st.dataframe(pd.DataFrame({
             t("原因", "Reason"): [_reason_label(r) for r in summary["reasons"]],
@@ -263,13 +290,14 @@ def show_report(report: ImportReport, *, name: str) -> None:
                      "Rejected rows, as they came, with the reason"))
         st.dataframe(report.rejected, hide_index=True)
         st.download_button(t("下载被拒绝的行（CSV）", "Download the rejected rows (CSV)"),
-                           report.rejected.to_csv(index=False).encode("utf-8-sig"),
+                           _csv_download(report.rejected),
                            file_name=f"rejected-{Path(name).stem}.csv", mime="text/csv",
                            key="fac_rejected_download")
 
 
-def apply_facilities(report: ImportReport, choices: FacilityChoices, *, upload) -> None:
-    """The import mode and the button that stores the accepted rows."""
+def apply_facilities(report: ImportReport, choices: FacilityChoices, *, name: str,
+                     base_version: int) -> None:
+    """The import mode and the button that stores the accepted rows as a new version."""
     mode = st.radio(t("导入方式", "How to import"), list(FACILITY_MODES), key="fac_mode",
                     format_func=lambda m: _pair(MODE_LABELS[m]))
     rejected = len(report.rejected)
@@ -281,31 +309,47 @@ def apply_facilities(report: ImportReport, choices: FacilityChoices, *, upload) 
         return
     dataset = load_dataset()
     new = or_error(lambda: with_facilities(dataset, prefix_ids(report.accepted, choices.id_prefix),
-                                         mode=mode, origin=_origin(upload)))
-    if new is not None:
-        _save(new, t(f"已导入 {len(report.accepted)} 个设施（{upload.name}）。",
-                     f"Imported {len(report.accepted)} facilities ({upload.name})."))
+                                         mode=mode, origin=_origin(name)))
+    if new is None:
+        return
+    try:
+        version = dataset_store().save(new, base_version=base_version, user=user_name(),
+                                       summary=change_summary(dataset, new, action="import",
+                                                              detail=f"{name} ({mode})"))
+    except StaleVersion as exc:
+        st.error(t(f"检查后数据已被更改（版本 {exc.base} → {exc.current}），未保存：请重新检查。",
+                   f"The data changed after the check (version {exc.base} → {exc.current}); "
+                   f"nothing was saved: check again."))
+        st.session_state.pop("fac_report", None)
+        return
+    except (OSError, StoreError) as exc:
+        st.error(t("保存失败，原数据未改变：", "Saving failed; the data is unchanged:"))
+        st.code(str(exc), language=None)
+        return
+    saved(t(f"已导入 {len(report.accepted)} 个设施（{name}，版本 {version}）。",
+            f"Imported {len(report.accepted)} facilities ({name}, version {version})."))
+    st.session_state.pop("fac_report", None)  # imported: the check is done with
+    st.rerun()
 
 
 def facilities_panel(targets: Targets) -> None:
-    """Upload a facility list, map its columns, check every row, then import it."""
+    """Upload a facility list, map its columns and classes, check every row, then import."""
     upload = st.file_uploader(t("设施清单：CSV、Excel、GeoJSON、GeoPackage 或压缩的 Shapefile",
                                 "Facility list: CSV, Excel, GeoJSON, GeoPackage or zipped "
                                 "Shapefile"), type=TABLE_TYPES, key="fac_upload")
     if upload is None:
         return
-    table = or_error(lambda: _read_upload(upload, read_table))
-    if table is None:
+    read = _read(upload)
+    if read is None:
         return
-    st.caption(t(f"{upload.name}：{len(table)} 行，前 {PREVIEW_ROWS} 行如下",
-                 f"{upload.name}: {len(table)} rows; the first {PREVIEW_ROWS}:"))
-    st.dataframe(table.head(PREVIEW_ROWS), hide_index=True)
-    choices = facility_choices(table, targets, upload.file_id)
+    _show_read(read, upload.name)
+    choices = facility_choices(read.frame, targets, upload.file_id)
     key = choices.key(upload.file_id)
-    if st.button(t("检查", "Check"), key="fac_check"):
-        report = or_error(lambda: check_facilities(table, choices, targets=targets,
+    if st.button(t("检查", "Check"), key="fac_check", disabled=not choices.ready):
+        version = dataset_store().current_version()
+        report = or_error(lambda: check_facilities(read, choices, targets=targets,
                                                  dataset=load_dataset(), name=upload.name))
-        st.session_state["fac_report"] = (key, report) if report is not None else None
+        st.session_state["fac_report"] = (key, report, version) if report else None
     checked = st.session_state.get("fac_report")
     if not checked:
         return
@@ -313,71 +357,4 @@ def facilities_panel(targets: Targets) -> None:
         st.info(t("设置已更改，请重新检查。", "The settings changed: check again."))
         return
     show_report(checked[1], name=upload.name)
-    apply_facilities(checked[1], choices, upload=upload)
-
-
-# -- boundaries ----------------------------------------------------------------------------------
-
-
-def _boundary_fields(columns: list[str], file_id: str) -> dict[str, str | None]:
-    defaults = boundary_field_defaults(columns)
-    labels = {"code": t("街道代码", "Street code"), "name": t("街道名称", "Street name"),
-              "name_en": t("英文名（可选）", "English name (optional)"),
-              "population": t("常住人口（可选）", "Population (optional)")}
-    options = [NONE, *columns]
-    grid = st.columns(len(labels))
-    return {role: grid[i].selectbox(labels[role], options,
-                                    index=options.index(defaults.get(role) or NONE),
-                                    format_func=lambda c: c or "—",
-                                    key=f"bnd_{role}_{file_id}") or None
-            for i, role in enumerate(labels)}
-
-
-def boundaries_preview(streets: gpd.GeoDataFrame) -> None:
-    """The imported streets on an offline map, and their table."""
-    fmap = base_map(tuple(streets.total_bounds))
-    street_layer(streets, name=t("街道", "Streets")).add_to(fmap)
-    st.iframe(standalone_html(fmap), height=420)
-    area = streets.to_crs("EPSG:32651").area / 1e6
-    show_table(pd.DataFrame({"code": streets["code"], "name": streets["name"],
-                             "residents": streets["population"], "area_km2": area.round(2)}))
-
-
-def _normalised(gdf: gpd.GeoDataFrame, fields: dict[str, str | None], name: str
-                ) -> gpd.GeoDataFrame:
-    if not fields["code"] or not fields["name"]:
-        raise InputError(t("请指定街道代码和名称字段。", "Choose the street code and name fields."))
-    return normalize_boundaries(gdf, code_field=fields["code"], name_field=fields["name"],
-                                name_en_field=fields["name_en"],
-                                population_field=fields["population"],
-                                source=f"boundaries file {name}")
-
-
-def boundaries_panel() -> None:
-    """Upload official boundaries, map their fields, see overlaps and gaps, then replace."""
-    upload = st.file_uploader(t("街道边界：GeoJSON、GeoPackage 或压缩的 Shapefile（任意坐标系）",
-                                "Street boundaries: GeoJSON, GeoPackage or zipped Shapefile "
-                                "(any CRS)"), type=BOUNDARY_TYPES, key="bnd_upload")
-    if upload is None:
-        return
-    raw = or_error(lambda: _read_upload(
-        upload, lambda p: read_vector_file(p, what="boundaries file")))
-    if raw is None:
-        return
-    fields = _boundary_fields([str(c) for c in raw.columns if c != "geometry"], upload.file_id)
-    streets = or_error(lambda: _normalised(raw, fields, upload.name))
-    if streets is None:
-        return
-    problems = boundary_problems(streets)
-    for problem in problems:
-        st.warning(problem)
-    if not problems:
-        st.success(t(f"{len(streets)} 个街道，无重叠、无空隙。",
-                     f"{len(streets)} streets, no overlaps and no gaps."))
-    boundaries_preview(streets)
-    if st.button(t(f"用这 {len(streets)} 个街道替换现有边界",
-                   f"Replace the boundaries with these {len(streets)} streets"),
-                 type="primary", key="bnd_apply"):
-        new = with_boundaries(load_dataset(), streets, origin=_origin(upload))
-        _save(new, t(f"已导入街道边界（{upload.name}）。",
-                     f"Imported the street boundaries ({upload.name})."))
+    apply_facilities(checked[1], choices, name=upload.name, base_version=checked[2])

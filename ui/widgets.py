@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from geo.model.errors import InputError
-from ui.data import DEMO_NOTICE, load_dataset, load_inputs
+from ui.data import DEMO_NOTICE, load_dataset, load_inputs, load_targets
 from ui.i18n import NUMBER_FORMATS, category_label, column_label, lang, t
+from ui.versions import dataset_guard
 
 __all__ = ["demo_notice", "or_error", "or_stop", "page_header", "show_table"]
 
@@ -39,11 +40,13 @@ def show_table(table: pd.DataFrame, *, highlight: bool = False, **kwargs: object
 
 
 def page_header(title: str, caption: str = "") -> None:
-    """Page config, title, optional caption and the demo-data notice."""
+    """Page config, title, optional caption, the dataset guard (a page whose data cannot be
+    loaded says why and offers the way back) and the demo-data notice."""
     st.set_page_config(page_title=title, layout="wide")
     st.title(title)
     if caption:
         st.caption(caption)
+    dataset_guard(load_targets())
     demo_notice()
 
 

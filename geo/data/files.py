@@ -41,6 +41,7 @@ __all__ = [
     "file_format",
     "file_limits",
     "megabytes",
+    "temporary_folder",
     "unpacked",
     "user_file",
 ]
@@ -228,7 +229,9 @@ def clean_stale_temp(folder: Path | None = None) -> int:
 
 
 @contextlib.contextmanager
-def _temporary_folder() -> Iterator[Path]:
+def temporary_folder() -> Iterator[Path]:
+    """A new private folder under :data:`geo.model.config.TEMP_DIR`, removed afterwards (or,
+    after a kill, by :func:`clean_stale_temp` at the next start)."""
     config.TEMP_DIR.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=config.TEMP_DIR))
     try:
@@ -330,7 +333,7 @@ def unpacked(path: Path, *, what: str, label: str | None = None,
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"{what} {label}: not a readable zip ({exc})") from None
-    with archive, _temporary_folder() as folder:
+    with archive, temporary_folder() as folder:
         members = _zip_members(archive, what=what, label=label, limits=limits)
         chosen = _zip_dataset([name for _, name in members], what=what, label=label)
         wanted = ({n for _, n in members if n.parent == chosen.parent and n.stem == chosen.stem

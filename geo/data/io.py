@@ -46,6 +46,7 @@ __all__ = [
     "read_table",
     "read_targets",
     "read_vector_file",
+    "table_parts",
     "write_import",
 ]
 
@@ -173,6 +174,22 @@ def read_table(path: str | Path, *, what: str = "facilities file", label: str | 
                 f"encoding (e.g. --encoding gb18030 or big5)"] if read.garbled else [])
     return TableRead(read.frame, read.fmt, read.part, read.parts, read.encoding, read.garbled,
                      (*notes, *read.notes, *garbled), read.first_row, read.row_noun)
+
+
+def table_parts(path: str | Path, *, what: str = "facilities file", label: str | None = None,
+                limits: FileLimits | None = None) -> tuple[str, tuple[str, ...]]:
+    """A user file's format and its sheets (XLSX) or layers (GeoPackage); no parts for the
+    others. For a picker before the file is read.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_table` does for a file that cannot be opened.
+    """
+    path = user_file(path, what=what, limits=limits)
+    label = label or str(path)
+    with unpacked(path, what=what, label=label, limits=limits) as (inner, fmt, _):
+        return fmt, tuple(list_parts(inner, fmt, what=f"{what} {label}"))
 
 
 def read_vector_file(path: str | Path, *, what: str, label: str | None = None,

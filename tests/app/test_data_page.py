@@ -16,9 +16,11 @@ from pyproj import Geod
 from streamlit.testing.v1 import AppTest
 
 from geo.data.coords import wgs84_to_gcj02
-from geo.data.dataset_io import read_dataset, write_dataset
+from geo.data.dataset import Dataset
+from geo.data.dataset_store import DatasetStore
 from geo.data.geocode import GEOCODE_URL_VARIABLE
 from geo.data.io import read_demo, read_targets
+from geo.model import config
 from geo.model.config import METRIC_CRS
 from tests.apptest import TIMEOUT
 from tests.conftest import ROOT
@@ -76,40 +78,51 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_the_page_shows_the_demo_and_no_reset_button(page):
+def _stored(targets=None) -> Dataset:
+    """The newest stored dataset version (the test's own state folder)."""
+    return DatasetStore(config.DATASET_DB).read(targets or read_targets())
+
+
+def _version() -> int:
+    return DatasetStore(config.DATASET_DB).current_version()
+
+
+def test_the_page_shows_the_demo_as_version_0(page):
     assert page.warning[0].value.startswith("演示数据")
     table = page.dataframe[0].value
     _, demo = read_demo(read_targets())
     assert list(table.iloc[:, 1]) == [10, *demo["category"].value_counts(sort=False)]
     assert set(table.iloc[:, 2]) == {"演示数据"}
-    assert not [b for b in page.button if b.key == "reset"]
+    assert "当前版本：0" in [c.value for c in page.caption]
+    assert page.button(key="versions_rollback").disabled
 
 
-def test_a_gcj02_market_list_is_checked_and_replaces_the_demo_markets(page, _no_stored_dataset):
+def test_a_gcj02_market_list_is_checked_and_replaces_the_demo_markets(page):
     at = _upload(page, "fac_upload", "菜场.csv", _gcj_sheet(), "text/csv")
     assert at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith(
         "fac_map_lon_"))).value == "经度"
     _choose_market_gcj(at)
-    assert _metrics(at) == {"可导入": "2", "被拒绝": "2"}
+    assert _metrics(at) == {"可导入": "3", "被拒绝": "1", "已忽略": "0"}
     rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
-    assert list(rejected["序号"]) == ["3", "4"]
-    assert list(rejected["reason"]) == ["outside the study area", "empty name"]
+    assert list(rejected["序号"]) == ["3"]
+    assert list(rejected["reason"]) == ["outside the study area"]
     reasons = next(d.value for d in at.dataframe if "原因" in d.value.columns)
-    assert reasons.to_dict("list") == {"原因": ["名称为空", "不在研究范围内"], "行数": [1, 1]}
+    assert reasons.to_dict("list") == {"原因": ["不在研究范围内"], "行数": [1]}
+    assert [i.value for i in at.info] == ["1 × unnamed: named from its category and id"]
     assert at.get("download_button")
     at.radio(key="fac_mode").set_value("replace_categories").run()
     at.button(key="fac_apply").click().run()
     assert not at.exception, at.exception
-    assert [s.value for s in at.success] == ["已导入 2 个设施（菜场.csv）。"]
+    assert [s.value for s in at.success] == ["已导入 3 个设施（菜场.csv，版本 1）。"]
     assert not [b for b in at.button if b.key == "fac_apply"]  # imported once, not twice
 
     targets = read_targets()
-    stored = read_dataset(targets, _no_stored_dataset)
+    stored = _stored(targets)
     markets = stored.facilities[stored.facilities["category"] == "market"].sort_values("id")
-    assert list(markets["id"]) == ["mkt-1", "mkt-2"]
-    assert list(markets["name"]) == ["天山菜场", "虹桥菜场"]
+    assert list(markets["id"]) == ["mkt-1", "mkt-2", "mkt-4"]
+    assert list(markets["name"]) == ["天山菜场", "虹桥菜场", "菜市场 (4)"]
     assert set(markets["source"]) == {"import: 菜场.csv"}
-    _, distance = Geod(ellps="WGS84").inv(markets["lon"], markets["lat"],
+    _, distance = Geod(ellps="WGS84").inv(markets["lon"][:2], markets["lat"][:2],
                                           [p[0] for p in INSIDE], [p[1] for p in INSIDE])[1:]
     assert np.max(distance) < 1.0
     _, demo = read_demo(targets)
@@ -117,11 +130,31 @@ def test_a_gcj02_market_list_is_checked_and_replaces_the_demo_markets(page, _no_
     assert len(others) == int((demo["category"] != "market").sum())
     assert stored.facility_origins["market"][0].startswith("菜场.csv (")
     assert stored.demo_parts == ["boundaries", "charger", "sports", "canteen", "parking"]
+    [version] = DatasetStore(config.DATASET_DB).versions()
+    assert version.summary["categories"]["market"] == {
+        "before": int((demo["category"] == "market").sum()), "after": 3, "added": 3,
+        "removed": int((demo["category"] == "market").sum()), "changed": 0}
     # every page now says which parts are still demo
     assert any("以下部分仍为演示数据" in w.value and "街道边界" in w.value for w in at.warning)
 
 
-def test_an_id_clash_fails_the_import_and_keeps_the_data(page, _no_stored_dataset):
+def test_an_import_checked_against_an_older_version_is_refused(page, two_streets,
+                                                               market_and_parking):
+    at = _upload(page, "fac_upload", "菜场.csv", _gcj_sheet(), "text/csv")
+    _choose_market_gcj(at)
+    # meanwhile another planner's import lands
+    DatasetStore(config.DATASET_DB).save(
+        Dataset(*read_demo(read_targets())), base_version=0, user="someone else",
+        summary={"action": "import", "detail": "other.csv", "categories": {}})
+    at.button(key="fac_apply").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        "检查后数据已被更改（版本 0 → 1），未保存：请重新检查。"]
+    assert _version() == 1
+    assert [v.user for v in DatasetStore(config.DATASET_DB).versions()] == ["someone else"]
+
+
+def test_an_id_clash_fails_the_import_and_keeps_the_data(page):
     _, demo = read_demo(read_targets())
     clash = demo[demo["category"] == "parking"].iloc[0]
     sheet = pd.DataFrame({"id": [clash["id"]], "name": ["新菜场"], "lon": [str(INSIDE[0][0])],
@@ -131,7 +164,7 @@ def test_an_id_clash_fails_the_import_and_keeps_the_data(page, _no_stored_datase
     at.button(key="fac_apply").click().run()
     assert not at.exception, at.exception
     assert any(f"({clash['id']}); give the import an id prefix" in e.value for e in at.error)
-    assert not _no_stored_dataset.exists()
+    assert _version() == 0
 
 
 def test_swapped_columns_get_a_hint(page):
@@ -141,7 +174,7 @@ def test_swapped_columns_get_a_hint(page):
     at = _upload(page, "fac_upload", "swapped.csv", sheet.to_csv(index=False).encode(),
                  "text/csv")
     at.button(key="fac_check").click().run()
-    assert _metrics(at) == {"可导入": "0", "被拒绝": "2"}
+    assert _metrics(at) == {"可导入": "0", "被拒绝": "2", "已忽略": "0"}
     assert any("lon and lat look swapped" in w.value for w in at.warning)
     assert at.button(key="fac_apply").disabled
 
@@ -156,7 +189,8 @@ def test_changing_a_setting_asks_for_a_new_check(page):
 
 def test_an_unreadable_upload_is_one_error_naming_the_file(page):
     at = _upload(page, "fac_upload", "broken.xlsx", b"not a workbook", "application/zip")
-    assert len(at.error) == 1 and at.error[0].value.startswith("facilities file broken.xlsx: ")
+    assert len(at.error) == 1
+    assert "facilities file broken.xlsx: the content is not XLSX" in at.error[0].value
 
 
 def _boundaries_geojson(boxes: list[shapely.Polygon]) -> bytes:
@@ -169,7 +203,7 @@ def _boundaries_geojson(boxes: list[shapely.Polygon]) -> bytes:
     return buffer.getvalue()
 
 
-def test_official_boundaries_in_utm_replace_the_demo(page, _no_stored_dataset):
+def test_official_boundaries_in_utm_replace_the_demo_and_the_demo_comes_back(page):
     x, y = 347_000.0, 3_453_000.0
     data = _boundaries_geojson([shapely.box(x, y, x + 1000, y + 1000),
                                 shapely.box(x + 1000, y, x + 2000, y + 1000)])
@@ -179,17 +213,22 @@ def test_official_boundaries_in_utm_replace_the_demo(page, _no_stored_dataset):
     assert len(at.get("iframe")) == 1
     at.button(key="bnd_apply").click().run()
     assert not at.exception, at.exception
-    stored = read_dataset(read_targets(), _no_stored_dataset)
+    stored = _stored()
     assert list(stored.streets["name"]) == ["街道1", "街道2"]
     assert list(stored.streets["population"]) == [1000.0, 2000.0]
     assert stored.boundaries_origin.startswith("streets.geojson (")
-    # back to the demo, after saying yes
-    assert at.button(key="reset").disabled
-    at.checkbox(key="reset_sure").check().run()
-    at.button(key="reset").click().run()
-    assert not _no_stored_dataset.exists()
-    assert at.success[0].value == "已恢复演示数据。"
+    assert at.success[0].value.startswith("已导入街道边界（streets.geojson，版本 1）；")
+    # back to the demo (version 0), after saying yes: a new version, the import kept
+    assert at.selectbox(key="versions_to").options == ["0（演示数据）"]
+    assert at.button(key="versions_rollback").disabled
+    at.checkbox(key="versions_sure").check().run()
+    at.button(key="versions_rollback").click().run()
+    assert not at.exception, at.exception
+    assert _stored().all_demo and _version() == 2
+    assert at.success[0].value == "已回退到版本 0（新版本 2）。"
     assert at.warning[0].value.startswith("演示数据")
+    versions = next(d.value for d in at.dataframe if "版本" in d.value.columns)
+    assert list(versions["版本"]) == [2, 1]
 
 
 def test_overlapping_boundaries_are_reported(page):
@@ -210,12 +249,11 @@ def test_boundaries_without_a_code_field_say_so(page):
     assert [e.value for e in at.error] == ["请指定街道代码和名称字段。"]
 
 
-def test_every_page_shows_an_imported_dataset(_no_stored_dataset, two_streets,
-                                              market_and_parking):
-    from geo.data.dataset import Dataset
-
-    write_dataset(Dataset(two_streets.assign(name_en=""), market_and_parking, "official.gpkg",
-                          {"market": ("m.xlsx",), "parking": ("p.xlsx",)}), _no_stored_dataset)
+def test_every_page_shows_an_imported_dataset(two_streets, market_and_parking):
+    DatasetStore(config.DATASET_DB).save(
+        Dataset(two_streets.assign(name_en=""), market_and_parking, "official.gpkg",
+                {"market": ("m.xlsx",), "parking": ("p.xlsx",)}),
+        base_version=0, user="test", summary={})
     st.cache_data.clear()
     try:
         for page in ["app.py", "pages/street.py", "pages/map_explorer.py",
@@ -250,7 +288,7 @@ def test_rows_with_addresses_are_geocoded(page, monkeypatch, tmp_path,
     at.selectbox(key="fac_geocode").set_value("amap").run()
     at.button(key="fac_check").click().run()
     assert not at.exception, at.exception
-    assert _metrics(at) == {"可导入": "1", "被拒绝": "1"}
+    assert _metrics(at) == {"可导入": "1", "被拒绝": "1", "已忽略": "0"}
     rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
     assert list(rejected["reason"]) == ["geocoding failed: no match"]
     accepted = next(d.value for d in at.dataframe if "lon" in d.value.columns)
@@ -270,7 +308,7 @@ def test_a_missing_provider_key_is_one_error(page, monkeypatch):
 
 
 def test_every_rejection_reason_has_a_chinese_label():
-    from geo.data.importer import REASONS
+    from geo.data.rules import REASONS
     from ui.importing import REASONS_ZH
 
     assert set(REASONS_ZH) == set(REASONS)

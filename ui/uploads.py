@@ -1,0 +1,82 @@
+"""Uploaded files, parsed once per content: the bytes are hashed once per upload, written to a
+private temporary folder under their own name (the extension selects the reader), read through
+the allow-list of :mod:`geo.data.files`, and the result cached by (hash, name, options), so a
+widget change re-runs the page without parsing the file again."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import geopandas as gpd
+import streamlit as st
+
+from geo.data.files import file_limits, megabytes, temporary_folder
+from geo.data.io import TableRead, read_table, read_vector_file, table_parts
+from geo.model.errors import InputError
+
+__all__ = ["UploadTooLarge", "digest", "parsed_features", "parsed_table", "upload_parts"]
+
+T = TypeVar("T")
+
+
+class UploadTooLarge(InputError):
+    """An upload over the size limit (checked before anything reads it)."""
+
+
+def digest(upload) -> str:
+    """The SHA-256 of an upload's bytes, computed once per upload (by its file id)."""
+    key = f"upload_digest_{upload.file_id}"
+    if key not in st.session_state:
+        limit = file_limits().max_bytes
+        if upload.size > limit:
+            raise UploadTooLarge(f"{upload.name}: {megabytes(upload.size)} is larger than the "
+                                 f"limit of {megabytes(limit)} (CHANGNING_MAX_UPLOAD_MB)")
+        st.session_state[key] = hashlib.sha256(upload.getvalue()).hexdigest()
+    return st.session_state[key]
+
+
+def _read_copy(data: bytes, name: str, read: Callable[[Path, str], T]) -> T:
+    """``read(path, label)`` of ``data`` written to a private folder under the file's name."""
+    safe = Path(name).name.replace("\x00", "") or "upload"
+    with temporary_folder() as folder:
+        path = folder / safe
+        path.write_bytes(data)
+        return read(path, name)
+
+
+@st.cache_data(show_spinner="读取文件… Reading the file…", max_entries=8)
+def _table(sha: str, name: str, sheet: str | None, layer: str | None, encoding: str | None,
+           _data: bytes) -> TableRead:
+    return _read_copy(_data, name, lambda path, label: read_table(
+        path, label=label, sheet=sheet, layer=layer, encoding=encoding))
+
+
+@st.cache_data(show_spinner="读取文件… Reading the file…", max_entries=8)
+def _features(sha: str, name: str, layer: str | None, _data: bytes) -> gpd.GeoDataFrame:
+    return _read_copy(_data, name, lambda path, label: read_vector_file(
+        path, what="boundaries file", label=label, layer=layer))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _parts(sha: str, name: str, _data: bytes) -> tuple[str, tuple[str, ...]]:
+    return _read_copy(_data, name, lambda path, label: table_parts(path, label=label))
+
+
+def upload_parts(upload) -> tuple[str, tuple[str, ...]]:
+    """The uploaded file's format and its sheets or layers (see
+    :func:`geo.data.io.table_parts`)."""
+    return _parts(digest(upload), upload.name, upload.getvalue())
+
+
+def parsed_table(upload, *, sheet: str | None = None, layer: str | None = None,
+                 encoding: str | None = None) -> TableRead:
+    """The uploaded facility list as read (see :func:`geo.data.io.read_table`)."""
+    return _table(digest(upload), upload.name, sheet, layer, encoding, upload.getvalue())
+
+
+def parsed_features(upload, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """The uploaded vector file's features (see :func:`geo.data.io.read_vector_file`)."""
+    return _features(digest(upload), upload.name, layer, upload.getvalue())
