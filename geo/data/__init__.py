@@ -46,6 +46,8 @@ _MODULES = {
         "write_dataset",
     ),
     "export_io": (
+        "FORMULA_TRIGGERS",
+        "neutralise_formulas",
         "write_csv",
         "write_geojson",
         "write_gpkg",
