@@ -1,14 +1,23 @@
 """Frames → folium layers: street boundaries and labels, clustered facility markers, H3 cells.
 
-No streamlit here. Every user text that reaches HTML (names, addresses) is escaped first. Each
-layer's SVG paths carry a class (``street-boundary``, ``facility-<category>``, ``coverage-cell``,
-``gap-cell``) so a browser test can find what was drawn.
+No streamlit here. Each layer's SVG paths carry a class (``street-boundary``,
+``facility-<category>``, ``coverage-cell``, ``gap-cell``) so a browser test can find what was
+drawn.
+
+Output encoding (see :mod:`layers.encoding`): every text that Leaflet shows — names, addresses,
+subtypes, statuses, street codes, tooltip labels, layer names (the layer control sets them as
+HTML), legend text, the attribution, street labels (``DivIcon`` HTML) — is HTML-escaped with
+:func:`~layers.encoding.html_text`, and reaches the page's script only as JSON data (jinja's
+``tojson``, folium's ``tojavascript`` or :func:`~layers.encoding.js_value`), never pasted
+into a JavaScript string or template literal. folium's own ``Tooltip`` and ``Popup`` paste their
+text into a template literal, so markers use :class:`HtmlTooltip` and no layer uses a popup.
+Category keys become CSS class names through :func:`~layers.encoding.class_token`.
 """
 
 from __future__ import annotations
 
-import html
 import json
+import re
 
 import folium
 import geopandas as gpd
@@ -16,9 +25,10 @@ import pandas as pd
 import shapely
 from branca.element import MacroElement
 from folium.plugins import MarkerCluster
-from jinja2 import Template
+from folium.template import Template
 
 from geo.engine.hexgrid import cells_outline
+from layers.encoding import class_token, escaped_columns, html_text, js_value
 from layers.style import (
     CHANGE_COLOURS,
     COVERED_COLOUR,
@@ -30,6 +40,7 @@ from layers.style import (
 )
 
 __all__ = [
+    "HtmlTooltip",
     "add_layer_control",
     "add_legend",
     "base_map",
@@ -53,14 +64,22 @@ LABEL_CSS = ("<style>.street-label{font:bold 12px sans-serif;color:#222;text-ali
 MIN_ZOOM, MAX_ZOOM = 9, 19
 #: Markers stop clustering from this zoom on.
 CLUSTER_UNTIL_ZOOM = 16
+#: Colours a legend swatch accepts (it lands in a CSS declaration): ``#rgb`` to ``#rrggbbaa``.
+_CSS_COLOUR = re.compile(r"#[0-9A-Fa-f]{3,8}")
 
 
-def _escaped(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """A copy with the given text columns HTML-escaped."""
-    out = frame.copy()
-    for column in columns:
-        out[column] = out[column].map(lambda v: html.escape(str(v)) if pd.notna(v) else "")
-    return out
+class HtmlTooltip(folium.Tooltip):
+    """A tooltip showing ``markup``: HTML whose user text is already escaped with
+    :func:`~layers.encoding.html_text`. It reaches ``bindTooltip`` as a JSON string (folium's
+    ``Tooltip`` pastes its text into a JavaScript template literal, where ``${…}`` runs)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindTooltip({{ this.text|tojson }},
+            {{ this.options|tojavascript }});
+    {% endmacro %}""")
+
+    def __init__(self, markup: str, *, sticky: bool = True) -> None:
+        super().__init__(f"<div>{markup}</div>", sticky=sticky)
 
 
 def _geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> dict:
@@ -87,7 +106,7 @@ def base_map(bounds: tuple[float, float, float, float], *, attribution: str = ""
 
 
 class _Attribution(MacroElement):
-    """A line of text (escaped) added to the map's attribution control."""
+    """A line of text added to the map's attribution control (HTML-escaped, then JSON)."""
 
     _template = Template("""{% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
@@ -95,18 +114,28 @@ class _Attribution(MacroElement):
 
     def __init__(self, text: str) -> None:
         super().__init__()
-        self.text = html.escape(text)
+        self.text = html_text(text)
 
 
 def add_legend(fmap: folium.Map, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
     """One fixed legend box at the bottom right: per (title, entries) section a title and a
-    swatch a (colour, label) entry. All text is escaped."""
+    swatch a (colour, label) entry. Titles and labels are HTML-escaped.
+
+    Raises
+    ------
+    ValueError
+        When a colour is not a hex colour (``#rgb`` … ``#rrggbbaa``).
+    """
+    bad = [colour for _, entries in sections for colour, _ in entries
+           if not _CSS_COLOUR.fullmatch(str(colour))]
+    if bad:
+        raise ValueError(f"legend colours must be hex colours like #1b9e77, got {bad!r}")
     parts = []
     for title, entries in sections:
-        parts.append(f"<b>{html.escape(title)}</b>")
+        parts.append(f"<b>{html_text(title)}</b>")
         parts += [f'<div><span style="display:inline-block;width:12px;height:12px;'
-                  f'margin-right:4px;background:{html.escape(colour)}"></span>'
-                  f"{html.escape(label)}</div>" for colour, label in entries]
+                  f'margin-right:4px;background:{colour}"></span>'
+                  f"{html_text(label)}</div>" for colour, label in entries]
     fmap.get_root().html.add_child(folium.Element(
         f'<div class="map-legend" style="position:fixed;bottom:28px;right:8px;z-index:1000;'
         f'background:#fffe;padding:6px 8px;font:12px sans-serif;border-radius:4px;'
@@ -117,20 +146,20 @@ def street_layer(streets: gpd.GeoDataFrame, *, name: str, label_field: str = "na
                  aliases: tuple[str, str, str, str] = ("街道", "English", "代码", "常住人口"),
                  ) -> folium.FeatureGroup:
     """Street outlines with a tooltip (name, English name, code, residents) and a text label
-    (``label_field``) at each street's inner point."""
-    frame = _escaped(streets, ["name", "name_en", "code"])
+    (``label_field``) at each street's inner point. Every text is HTML-escaped."""
+    frame = escaped_columns(streets, ["name", "name_en", "code"])
     frame["residents"] = streets["population"].map(lambda p: f"{p:,.0f}" if pd.notna(p) else "–")
-    group = folium.FeatureGroup(name=name)
+    group = folium.FeatureGroup(name=html_text(name))
     folium.GeoJson(
         _geojson(frame, ["code", "name", "name_en", "residents"]),
         style_function=lambda _: {"color": "#333333", "weight": 2, "fillOpacity": 0.0,
                                   "className": "street-boundary"},
         highlight_function=lambda _: {"weight": 4},
         tooltip=folium.GeoJsonTooltip(["name", "name_en", "code", "residents"],
-                                      aliases=list(aliases)),
+                                      aliases=_aliases(aliases)),
     ).add_to(group)
     points = streets.geometry.representative_point()
-    for point, label in zip(points, frame[label_field], strict=True):
+    for point, label in zip(points, streets[label_field].map(html_text), strict=True):
         folium.Marker(
             [point.y, point.x],
             icon=folium.DivIcon(html=f'<div class="street-label">{label}</div>',
@@ -140,18 +169,25 @@ def street_layer(streets: gpd.GeoDataFrame, *, name: str, label_field: str = "na
     return group
 
 
+def _aliases(aliases: tuple[str, ...]) -> list[str]:
+    """Tooltip labels, HTML-escaped: GeoJSON tooltips insert them as HTML."""
+    return [html_text(alias) for alias in aliases]
+
+
 def _cluster(name: str, category: str, show: bool) -> MarkerCluster:
     """A marker cluster whose bubbles are filled with the category's colour and carry the
-    classes ``facility-cluster facility-cluster-<category>``."""
-    colour = category_colour(category)
+    classes ``facility-cluster facility-cluster-<category>`` (the category as a class token);
+    the colour and class reach the icon function as JSON strings."""
+    colour = js_value(html_text(category_colour(category)))
+    classes = js_value(f"facility-cluster facility-cluster-{class_token(category)}")
     icon = (
         "function(cluster){var n=cluster.getChildCount();var s=n<10?26:n<50?32:38;"
-        f"return L.divIcon({{html:'<div style=\"background:{colour};color:#fff;"
+        "return L.divIcon({html:'<div style=\"background:'+" + colour + "+';color:#fff;"
         "border-radius:50%;width:'+s+'px;height:'+s+'px;line-height:'+s+'px;"
         "text-align:center;font:bold 12px sans-serif;opacity:.85\">'+n+'</div>',"
-        f"className:'facility-cluster facility-cluster-{category}',iconSize:L.point(s,s)}});}}"
+        "className:" + classes + ",iconSize:L.point(s,s)});}"
     )
-    return MarkerCluster(name=name, show=show, icon_create_function=icon,
+    return MarkerCluster(name=html_text(name), show=show, icon_create_function=icon,
                          options={"disableClusteringAtZoom": CLUSTER_UNTIL_ZOOM,
                                   "showCoverageOnHover": False})
 
@@ -160,9 +196,14 @@ def facility_layer(facilities: gpd.GeoDataFrame, *, category: str, name: str,
                    show: bool = True, aliases: tuple[str, str] = ("容量", "地址"),
                    ) -> MarkerCluster:
     """One category's facilities as clustered circle markers sized by capacity; planned ones
-    hollow and dashed, closed ones dotted. ``show`` False adds the layer switched off."""
+    hollow and dashed, closed ones dotted. ``show`` False adds the layer switched off.
+
+    Each marker's tooltip (:class:`HtmlTooltip`) shows the name, subtype, status, capacity and
+    address, HTML-escaped.
+    """
     rows = facilities[facilities["category"] == category]
-    frame = _escaped(rows, ["name", "address", "subtype", "status"])
+    frame = escaped_columns(rows, ["name", "address", "subtype", "status"])
+    capacity_label, address_label = _aliases(aliases)
     colour = category_colour(category)
     largest = float(rows["capacity"].max()) if rows["capacity"].notna().any() else 0.0
     group = _cluster(name, category, show)
@@ -173,9 +214,11 @@ def facility_layer(facilities: gpd.GeoDataFrame, *, category: str, name: str,
         folium.CircleMarker(
             location=[row.lat, row.lon], radius=size, color=colour, weight=1.5,
             fill=True, fill_color=colour, fill_opacity=style["fill_opacity"],
-            dash_array=style["dash_array"], class_name=f"facility facility-{category}",
-            tooltip=f"<b>{row.name}</b><br>{row.subtype} · {row.status}"
-                    f"<br>{aliases[0]} {capacity}<br>{aliases[1]} {row.address}",
+            dash_array=style["dash_array"],
+            class_name=f"facility facility-{class_token(category)}",
+            tooltip=HtmlTooltip(f"<b>{row.name}</b><br>{row.subtype} · {row.status}"
+                                f"<br>{capacity_label} {capacity}<br>{address_label} "
+                                f"{row.address}"),
         ).add_to(group)
     return group
 
@@ -197,17 +240,17 @@ def coverage_layer(cells: gpd.GeoDataFrame, *, radius_m: float, name: str,
     ``mode`` "distance" colours by distance to the nearest facility relative to ``radius_m``
     (metres); "covered" colours covered cells blue and gaps red.
     """
-    frame = _escaped(cells, ["street", "nearest_name"])
+    frame = escaped_columns(cells, ["street", "nearest_name"])
     frame["fill"] = cell_fills(cells, radius_m=radius_m, mode=mode)
     frame["distance"] = cells["distance_m"].map(lambda d: f"{d:,.0f} m" if d != float("inf")
                                                 else "–")
     frame["covered"] = cells["covered"].map({True: "✓", False: "✗"})
-    group = folium.FeatureGroup(name=name)
+    group = folium.FeatureGroup(name=html_text(name))
     folium.GeoJson(
         _geojson(frame, ["street", "distance", "nearest_name", "covered", "fill"]),
         style_function=_cell_style,
         tooltip=folium.GeoJsonTooltip(["street", "distance", "nearest_name", "covered"],
-                                      aliases=list(aliases)),
+                                      aliases=_aliases(aliases)),
     ).add_to(group)
     return group
 
@@ -238,14 +281,14 @@ def merged_coverage_layer(merged: gpd.GeoDataFrame, *, radius_m: float, name: st
     """:func:`merged_cells` as one GeoJSON layer, coloured like :func:`coverage_layer`, each
     area's tooltip naming its street, its distance band and how many cells it holds."""
     bands = dict(coverage_legend_entries(radius_m=radius_m, mode=mode, covered=covered, gap=gap))
-    frame = _escaped(merged, ["street"])
-    frame["band"] = merged["fill"].map(bands)
+    frame = escaped_columns(merged, ["street"])
+    frame["band"] = merged["fill"].map(bands).map(html_text)
     frame["cells"] = merged["cells"].map("{:,}".format)
-    group = folium.FeatureGroup(name=name)
+    group = folium.FeatureGroup(name=html_text(name))
     if len(frame):
         folium.GeoJson(
             _geojson(frame, ["street", "band", "cells", "fill"]), style_function=_cell_style,
-            tooltip=folium.GeoJsonTooltip(["street", "band", "cells"], aliases=list(aliases)),
+            tooltip=folium.GeoJsonTooltip(["street", "band", "cells"], aliases=_aliases(aliases)),
         ).add_to(group)
     return group
 
@@ -253,7 +296,7 @@ def merged_coverage_layer(merged: gpd.GeoDataFrame, *, radius_m: float, name: st
 def gap_layer(cells: gpd.GeoDataFrame, *, name: str, show: bool = True) -> folium.FeatureGroup:
     """The uncovered cells of one category, outlined in red (one GeoJSON layer)."""
     gaps = cells[~cells["covered"]]
-    group = folium.FeatureGroup(name=name, show=show)
+    group = folium.FeatureGroup(name=html_text(name), show=show)
     if len(gaps):
         folium.GeoJson(
             _geojson(gaps, []),
@@ -266,14 +309,15 @@ def gap_layer(cells: gpd.GeoDataFrame, *, name: str, show: bool = True) -> foliu
 def change_layer(cells: gpd.GeoDataFrame, *, name: str) -> folium.FeatureGroup:
     """Cells whose coverage a scenario changed (``change`` "gained" or "lost"): gained ones
     green, lost ones dark red, as one GeoJSON layer."""
-    group = folium.FeatureGroup(name=name)
+    group = folium.FeatureGroup(name=html_text(name))
     if len(cells):
         folium.GeoJson(
             _geojson(cells, ["change"]),
             style_function=lambda f: {
                 "fillColor": CHANGE_COLOURS[f["properties"]["change"]],
                 "color": CHANGE_COLOURS[f["properties"]["change"]], "weight": 1.5,
-                "fillOpacity": 0.6, "className": f"change-cell change-{f['properties']['change']}"},
+                "fillOpacity": 0.6,
+                "className": f"change-cell change-{class_token(f['properties']['change'])}"},
         ).add_to(group)
     return group
 

@@ -4,6 +4,13 @@ Nothing is computed here: each :class:`ReportPage` carries display-ready tables,
 (PNG bytes) and paragraphs, and :func:`build_pdf` lays them out. All text goes through one CJK
 font face (e.g. face 2 "Noto Sans CJK SC" of Debian's ``NotoSansCJK-Regular.ttc``); the font
 file is a parameter so this module does not depend on how it is found.
+
+Output encoding: every text is printed literally. No call uses fpdf2's ``markdown=True`` (so
+``**``, ``__`` and ``--`` in a name stay characters) and fpdf2's page-count alias is on only
+while the footer's page number is drawn, so a name containing ``{nb}`` prints as it is.
+Characters the font lacks (emoji, zero-width and direction marks) are left out with fpdf2's
+warning, never an error. A table cell prints at most :data:`MAX_CELL_LINES` lines and the
+footer :data:`FOOTER_LINES` (longer text ends in "…"), so no table row is taller than a page.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fpdf import FPDF, FontFace
-from fpdf.enums import Align, WrapMode
+from fpdf.enums import Align, MethodReturnValue, WrapMode
 from PIL import Image
 
 __all__ = ["ReportPage", "ReportSection", "build_pdf"]
@@ -39,6 +46,13 @@ MAX_COLUMN_MM = 60.0
 MIN_TABLE_SHARE = 0.6
 HEADER_FILL = (225, 231, 240)
 FOOTER_GREY = 110
+FOOTER_PT = 7.5
+#: Longest text in a table cell and in the footer, in lines; the rest is cut with "…".
+MAX_CELL_LINES = 12
+FOOTER_LINES = 2
+ELLIPSIS = "…"
+#: fpdf2's alias for the page count, replaced when the document is written.
+PAGE_COUNT_ALIAS = "{nb}"
 _NUMERIC_TEXT = re.compile(r"^[+\-−]?[\d,]*\.?\d+\s*%?$")
 
 
@@ -75,22 +89,36 @@ class ReportPage:
 
 
 class _ReportPDF(FPDF):
-    """FPDF with the report's footer: the footer text and "第 N 页 / 共 M 页"."""
+    """FPDF with the report's footer: the footer text and "第 N 页 / 共 M 页".
+
+    The page-count alias is set only for the page number: :meth:`header` turns it off at the
+    start of each page, :meth:`footer` turns it on for the number and leaves it on, so that
+    writing the document (which draws the last footer first) replaces it.
+    """
 
     footer_text = ""
 
+    def header(self) -> None:
+        """Turn the page-count alias off: the page's text is printed as it is."""
+        self.alias_nb_pages(None)
+
     def footer(self) -> None:
-        """Draw a rule, the footer text (left) and the page number (right)."""
+        """Draw a rule, the footer text (left, at most :data:`FOOTER_LINES` lines) and the
+        page number (right)."""
+        self.alias_nb_pages(None)
         self.set_y(-FOOTER_MM + 3)
         self.set_draw_color(180)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-        self.set_font(FAMILY, "", 7.5)
+        self.set_font(FAMILY, "", FOOTER_PT)
         self.set_text_color(FOOTER_GREY)
         y = self.get_y() + 1
         self.set_xy(self.l_margin, y)
-        self.multi_cell(self.epw - 32, 3.6, self.footer_text, wrapmode=WrapMode.CHAR)
+        width = self.epw - 32
+        self.multi_cell(width, 3.6, _clipped(self, self.footer_text, width=width,
+                                             max_lines=FOOTER_LINES), wrapmode=WrapMode.CHAR)
         self.set_xy(self.w - self.r_margin - 30, y)
-        self.cell(30, 3.6, f"第 {self.page_no()} 页 / 共 {{nb}} 页", align=Align.R)
+        self.alias_nb_pages(PAGE_COUNT_ALIAS)
+        self.cell(30, 3.6, f"第 {self.page_no()} 页 / 共 {PAGE_COUNT_ALIAS} 页", align=Align.R)
         self.set_text_color(0)
 
 
@@ -144,6 +172,21 @@ def _new_pdf(font_path: Path, font_index: int, bold_font_path: Path | None, *, t
     pdf.add_font(FAMILY, "B", Path(bold_font_path or font_path), collection_font_number=font_index)
     pdf.set_lang("zh-CN")
     return pdf
+
+
+def _clipped(pdf: FPDF, text: str, *, width: float, max_lines: int) -> str:
+    """``text`` as it wraps in ``width`` mm with the current font, cut after ``max_lines``
+    lines with "…"."""
+    if "\n" not in text and "\r" not in text and pdf.get_string_width(text) <= width:
+        return text
+    lines = pdf.multi_cell(width, 1, text, wrapmode=WrapMode.CHAR, dry_run=True,
+                           output=MethodReturnValue.LINES)
+    if len(lines) <= max_lines:
+        return text
+    last = lines[max_lines - 1]
+    while last and pdf.get_string_width(last + ELLIPSIS) > width - 2 * pdf.c_margin:
+        last = last[:-1]
+    return "\n".join([*lines[:max_lines - 1], last + ELLIPSIS])
 
 
 def _draw_heading(pdf: FPDF, page: ReportPage, *, created: str) -> None:
@@ -205,6 +248,9 @@ def _draw_table(pdf: FPDF, table: pd.DataFrame) -> None:
     right = [_is_numeric_column(table.iloc[:, index]) for index in range(len(labels))]
     widths = _column_widths(pdf, labels, cells)
     width = min(pdf.epw, max(sum(widths), pdf.epw * MIN_TABLE_SHARE))
+    room = [w * width / sum(widths) - 2 * CELL_PAD_MM for w in widths]
+    cells = [[_clipped(pdf, text, width=w, max_lines=MAX_CELL_LINES)
+              for text, w in zip(row, room, strict=True)] for row in cells]
     with pdf.table(col_widths=widths, width=width, align=Align.L, line_height=4.6,
                    headings_style=FontFace(emphasis="BOLD", fill_color=HEADER_FILL),
                    text_align=Align.L, wrapmode=WrapMode.CHAR, padding=(0.8, CELL_PAD_MM),

@@ -49,6 +49,8 @@ _MODULES = {
         "versions_kept",
     ),
     "export_io": (
+        "FORMULA_TRIGGERS",
+        "neutralise_formulas",
         "write_csv",
         "write_geojson",
         "write_gpkg",

@@ -3,6 +3,12 @@
 Every writer returns the written path and raises :class:`~geo.model.errors.InputError` naming the
 path when its directory does not exist. Geometries are written in EPSG:4326 (WGS-84 degrees);
 in CSV and Excel a geometry column becomes WKT text.
+
+Output encoding (OWASP CSV injection): the CSV and Excel writers pass every frame through
+:func:`neutralise_formulas`, so a text cell that a spreadsheet would run as a formula (one
+starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) is written as text behind a
+single quote; numbers stay numbers. Other writers of CSV for people (the importer's
+``facilities.csv`` and ``rejected.csv``, downloads) call :func:`neutralise_formulas` too.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from geo.model.config import STORAGE_CRS
 from geo.model.errors import InputError
 
-__all__ = ["write_csv", "write_geojson", "write_gpkg", "write_xlsx"]
+__all__ = ["FORMULA_TRIGGERS", "neutralise_formulas", "write_csv", "write_geojson", "write_gpkg",
+           "write_xlsx"]
 
 #: Excel's limit on a sheet name's length, and the characters it forbids in one.
 MAX_SHEET_NAME = 31
@@ -33,6 +40,10 @@ MIN_WIDTH, MAX_WIDTH = 6, 60
 _WIDTH_SAMPLE = 1000
 #: Decimals of GeoJSON coordinates: more than a double holds, so nothing is lost.
 GEOJSON_PRECISION = 15
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+#: What :func:`neutralise_formulas` puts before such a text.
+FORMULA_GUARD = "'"
 
 
 def _target(path: str | Path) -> Path:
@@ -53,11 +64,40 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _guarded(value: object) -> object:
+    """``value`` behind :data:`FORMULA_GUARD` when it is text starting with a formula trigger."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return FORMULA_GUARD + value
+    return value
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` in which no text cell can run as a spreadsheet formula.
+
+    Every text value (``str``) starting with one of :data:`FORMULA_TRIGGERS` (``=``, ``+``,
+    ``-``, ``@``, tab, carriage return) gets a single quote in front: ``=1+1`` becomes
+    ``'=1+1``; text column labels likewise. Numbers (a negative capacity included), booleans,
+    dates, geometries and missing values are left as they are, and so are the index and the
+    column order. Use it on any frame written as CSV or Excel for people to open.
+    """
+    out = pd.DataFrame(frame).copy()
+    for column in out.columns:
+        values = out[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            out[column] = values.map(_guarded)
+    out.columns = [_guarded(label) for label in out.columns]
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` as CSV, UTF-8 with a BOM (so Excel reads Chinese), without the index.
 
     Floats are written in full precision (shortest round-trip text); missing values are
-    empty; a geometry column is WKT with every digit.
+    empty; a geometry column is WKT with every digit. Text that a spreadsheet would run as a
+    formula is written behind a single quote (:func:`neutralise_formulas`). Lines end in CRLF
+    (RFC 4180), so a text holding a line break of either kind is quoted and stays one cell.
 
     Raises
     ------
@@ -65,7 +105,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
         When the directory of ``path`` does not exist.
     """
     path = _target(path)
-    _plain(frame).to_csv(path, index=False, encoding="utf-8-sig")
+    neutralise_formulas(_plain(frame)).to_csv(path, index=False, encoding="utf-8-sig",
+                                              lineterminator="\r\n")
     return path
 
 
@@ -115,6 +156,15 @@ def _without_control_characters(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _as_text_cells(sheet: Worksheet) -> None:
+    """Store every text cell of ``sheet`` as a string: openpyxl would store text starting with
+    ``=`` as a formula and text such as ``#N/A`` as an error value."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.data_type != "s":
+                cell.data_type = "s"
+
+
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     """Write one Excel sheet per entry of ``sheets`` (sheet name → frame), without the index.
 
@@ -122,7 +172,9 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     The header row is bold; columns are roughly fitted to their text. Booleans are Excel's
     TRUE/FALSE, missing values (NaN, None) are empty cells, a geometry column is WKT. Floats
     keep 16 significant digits (openpyxl writes ``%.16g``; Excel shows 15). Control characters,
-    which XLSX cannot hold, are dropped from text.
+    which XLSX cannot hold, are dropped from text; then text that Excel would run as a formula
+    gets a single quote in front (:func:`neutralise_formulas`) and every text is stored as a
+    string cell, never a formula.
 
     Raises
     ------
@@ -135,8 +187,9 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     names = _sheet_names(list(sheets))
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in zip(names, sheets.values(), strict=True):
-            plain = _without_control_characters(_plain(frame))
+            plain = neutralise_formulas(_without_control_characters(_plain(frame)))
             plain.to_excel(writer, sheet_name=name, index=False, na_rep="")
+            _as_text_cells(writer.sheets[name])
             _format_sheet(writer.sheets[name], plain)
     return path
 

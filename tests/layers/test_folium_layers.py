@@ -38,9 +38,11 @@ def _render(*layers) -> str:
 
 def test_user_text_is_escaped_in_facility_tooltips():
     html = _render(facility_layer(_facilities(), category="market", name="Markets"))
-    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    # the tooltip is HTML (user text escaped) passed to bindTooltip as a JSON string
+    assert ('.bindTooltip("\\u003cdiv\\u003e\\u003cb\\u003e\\u0026lt;img src=x '
+            'onerror=alert(1)\\u0026gt;\\u003c/b\\u003e') in html
     assert XSS not in html
-    assert "a &amp; b" in html
+    assert "a \\u0026amp; b" in html
     # the attribution is HTML for Leaflet, so it is escaped inside the JS string too
     assert 'addAttribution("Demo \\u0026lt;data\\u0026gt;")' in html
 

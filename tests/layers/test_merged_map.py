@@ -67,7 +67,7 @@ def test_merged_areas_escape_street_names_and_say_their_band():
                                   radius_m=100, name="覆盖")
     html = json.dumps(next(iter(layer._children.values())).data, ensure_ascii=False)
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and XSS not in html
-    assert '"band": "0–50 m"' in html and '"band": "> 200 m"' in html
+    assert '"band": "0–50 m"' in html and '"band": "&gt; 200 m"' in html
 
 
 def test_the_explorer_merges_above_the_cell_limit():

@@ -13,7 +13,15 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from layers.pdf_report import ReportPage, ReportSection, _cell_text, _column_texts, build_pdf
+from layers.pdf_report import (
+    MAX_CELL_LINES,
+    ReportPage,
+    ReportSection,
+    _cell_text,
+    _column_texts,
+    build_pdf,
+)
+from tests.hostile import CORPUS
 
 NOTO_DIR = Path("/usr/share/fonts/opentype/noto")
 FONT = NOTO_DIR / "NotoSansCJK-Regular.ttc"
@@ -184,3 +192,40 @@ def test_tall_image_moves_to_a_new_page_scaled_to_fit() -> None:
     assert "/XObject" not in reader.pages[0]["/Resources"]
     assert "/XObject" in reader.pages[1]["/Resources"]
     assert "很高的图" in _text(pdf, 2)
+
+
+@pytest.fixture(scope="module")
+def hostile_report() -> bytes:
+    """Every hostile name in a table, as headings, a note and in the footer."""
+    names = pd.DataFrame({"名称": list(CORPUS), "容量": range(len(CORPUS))})
+    pages = [ReportPage(heading=f"{name} 覆盖", subheading=name, sections=(
+        ReportSection(title=name, note=name),)) for name in CORPUS[:4]]
+    pages.append(ReportPage(heading="设施", sections=(ReportSection("名单", table=names),)))
+    return build_pdf(pages, font_path=FONT, title=CORPUS[2], footer="情景：{nb} **b** " * 40,
+                     created="")
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_hostile_text_prints_literally_and_never_raises(hostile_report: bytes) -> None:
+    compact = _compact(_text(hostile_report))
+    for literal in ["${alert(1)}", "</script><script>alert(2)</script>", "=1+1", "+SUM(A1)",
+                    "-2+3", "@cmd", "$x^2$", "a$\\frac{$b", "{{7*7}}", "{nb}**bold**__u__",
+                    "#N/A", "菜场"]:
+        assert literal in compact
+    assert "情景：{nb}**b**" in compact  # the footer's alias is not the user's
+
+
+def test_page_numbers_still_count_the_pages(hostile_report: bytes) -> None:
+    total = len(PdfReader(io.BytesIO(hostile_report)).pages)
+    for number in range(1, total + 1):
+        assert f"第{number}页/共{total}页" in _compact(_text(hostile_report, number))
+
+
+def test_a_very_long_name_is_cut_to_a_few_lines(hostile_report: bytes) -> None:
+    compact = _compact(_text(hostile_report))
+    assert "长宁" * 20 in compact and "长宁" * 1000 not in compact
+    lines = [line for line in _text(hostile_report).splitlines() if "长宁长宁" in line]
+    assert 1 < len(lines) <= MAX_CELL_LINES
+    assert lines[-1].rstrip().endswith("…")
+    footer = [line for line in _text(hostile_report, 1).splitlines() if "情景" in line]
+    assert len(footer) <= 2 and footer[-1].rstrip().endswith("…")

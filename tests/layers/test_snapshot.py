@@ -2,14 +2,24 @@ from __future__ import annotations
 
 import io
 
+import matplotlib
 import pytest
+from matplotlib.text import Text
 from PIL import Image
 
 from geo.data.io import read_demo, read_targets
 from geo.engine.coverage import compute_coverage
 from geo.plan.tables import category_cells
 from layers import fonts
-from layers.snapshot import Snapshot, _font_family, _scale_length, coverage_colours, map_png
+from layers.snapshot import (
+    Snapshot,
+    _font_family,
+    _map_figure,
+    _scale_length,
+    coverage_colours,
+    map_png,
+)
+from tests.hostile import CORPUS
 
 WORDS = Snapshot(title="长宁区 菜市场覆盖", legend_title="最近距离", credits="演示数据",
                  date="2026-11-23")
@@ -69,3 +79,24 @@ def test_a_missing_cjk_font_is_a_clear_error(monkeypatch):
 @pytest.mark.parametrize("width_m, step", [(5000, 1000), (12_000, 2500), (900, 200)])
 def test_scale_bar_length_is_a_round_fifth_of_the_width(width_m, step):
     assert _scale_length(width_m) == step
+
+
+def test_user_text_is_drawn_literally_never_as_mathtext(demo):
+    streets, facilities, cells = demo
+    names = [CORPUS[i] for i in (10, 11, 12, 1, 9, 13, 15, 16, 17, 18)]  # $…$, {{}}, long, …
+    hostile = streets.assign(name=names[:len(streets)])
+    words = Snapshot(title="$x^2$ 覆盖", legend_title="a $\\frac{$ b",
+                     credits="情景：$\\undefined$", date="{nb} $")
+    options = {"streets": hostile, "cells": cells, "facilities": facilities,
+               "colours": coverage_colours(cells, radius_m=500, mode="distance"),
+               "legend": [("#0868ac", "$"), ("#43a2ca", "\u202eevil")],
+               "categories": {"market": "$x^2$"}, "words": words}
+    with matplotlib.rc_context({"text.usetex": False}):
+        figure = _map_figure(**options, focus=None, dpi=50, size_in=(8.0, 6.0))
+    user = {*hostile["name"], "$x^2$ 覆盖", "a $\\frac{$ b", "情景：$\\undefined$", "{nb} $", "$",
+            "\u202eevil", "$x^2$"}
+    drawn = [text for text in figure.findobj(Text) if text.get_text() in user]
+    assert {text.get_text() for text in drawn} == user
+    assert not any(text.get_parse_math() for text in drawn)
+    # unbalanced or unknown mathtext would raise here if it were parsed
+    assert map_png(**options, dpi=50)[:8] == b"\x89PNG\r\n\x1a\n"
