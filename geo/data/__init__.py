@@ -64,6 +64,7 @@ _MODULES = {
         "file_format",
         "file_limits",
         "megabytes",
+        "temporary_folder",
         "unpacked",
         "user_file",
     ),
@@ -123,6 +124,7 @@ _MODULES = {
         "read_table",
         "read_targets",
         "read_vector_file",
+        "table_parts",
         "write_import",
     ),
     "mapping": (
@@ -171,11 +173,11 @@ _MODULES = {
         "fetch_overpass",
     ),
     "rules": (
-        "ROW_CRS_NAMES",
         "INTERNAL_COLUMNS",
         "PART_COLUMN",
         "REASONS",
         "ROW_COLUMN",
+        "ROW_CRS_NAMES",
         "SHAPE_COLUMN",
         "STATUS_NAMES",
         "WARNINGS",
