@@ -23,6 +23,7 @@ from geo.data.io import TableRead, read_boundaries, read_category_map, read_tabl
 from geo.data.mapping import parse_crs, parse_mapping
 from geo.data.rules import INTERNAL_COLUMNS
 from geo.model.config import TARGETS_FILE
+from geo.model.errors import InputError
 from geo.model.targets import Targets
 
 if TYPE_CHECKING:
@@ -97,13 +98,19 @@ def check_facility_file(args: argparse.Namespace, *, streets: gpd.GeoDataFrame,
     mapping = parse_mapping(",".join(args.mapping or []), columns=columns)
     category_map = (read_category_map(args.category_map, known_categories=targets.keys())
                     if args.category_map else None)
-    report = import_facilities(
-        read.frame, known_categories=targets.keys(), mapping=mapping,
-        crs=parse_crs(args.crs), category=args.category, category_field=args.category_field,
-        category_map=category_map, labels=labels_of(targets),
-        area=placement_area(streets, targets), source=f"import: {Path(args.facilities).name}",
-        first_row=read.first_row, geocoder=geocoder,
-        progress=lambda done, total: progress_bar(done, total, f"geocoding ({args.geocode})"))
+    try:
+        report = import_facilities(
+            read.frame, known_categories=targets.keys(), mapping=mapping,
+            crs=parse_crs(args.crs), category=args.category,
+            category_field=args.category_field, category_map=category_map,
+            labels=labels_of(targets), area=placement_area(streets, targets),
+            source=f"import: {Path(args.facilities).name}", first_row=read.first_row,
+            geocoder=geocoder, progress=lambda done, total: progress_bar(
+                done, total, f"geocoding ({args.geocode})"))
+    except InputError as exc:
+        if str(args.facilities) in str(exc):
+            raise
+        raise InputError(f"facilities file {args.facilities}: {exc}") from None
     if geocoder is not None:
         print(f"geocoded: {report.geocoded} row(s) placed by {args.geocode}", file=sys.stderr)
     for hint in report.hints:

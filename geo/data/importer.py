@@ -43,10 +43,15 @@ from geo.model.errors import InputError
 if TYPE_CHECKING:
     from geo.data.geocode import Geocoder
 
-__all__ = ["GEOCODED_SOURCE", "ImportReport", "import_facilities"]
+__all__ = ["GEOCODED_SOURCE", "OSM_CREDIT", "ImportReport", "import_facilities"]
 
 #: Added to the ``source`` of an accepted row whose point came from geocoding its address.
 GEOCODED_SOURCE = "; geocoded: {provider}"
+#: Added to the default ``source`` of a file that comes from OpenStreetMap (its licence asks
+#: for the credit wherever the data is shown).
+OSM_CREDIT = " (© OpenStreetMap contributors, ODbL 1.0)"
+#: Columns that mark an OpenStreetMap extract (Geofabrik shapefiles, Overpass exports).
+OSM_COLUMNS = {"osm_id", "@id", "osm_type"}
 TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
 
 
@@ -218,6 +223,9 @@ def import_facilities(frame: pd.DataFrame, *, known_categories: Collection[str],
         Category → the label an unnamed facility is named after.
     area
         Where facilities may lie (EPSG:4326); None accepts anywhere.
+    source
+        The ``source`` of rows that name none; a file from OpenStreetMap (an ``osm_id``
+        column) gets :data:`OSM_CREDIT` added.
     first_row
         The row number of the first data row (2 in a sheet whose header is row 1); rows
         without an id get ``row-<number>``. A vector file's rows carry their feature number
@@ -242,6 +250,8 @@ def import_facilities(frame: pd.DataFrame, *, known_categories: Collection[str],
     """
     columns = [str(c) for c in frame.columns if c not in INTERNAL_COLUMNS]
     mapping = {**suggest_mapping(columns), **(mapping or {})}
+    if OSM_COLUMNS & set(columns) and "OpenStreetMap" not in source:
+        source += OSM_CREDIT
     has_coordinates = _coordinate_columns(mapping, columns, geocoding=geocoder is not None)
     frame = frame.reset_index(drop=True)
     categories, classes = _categories(frame, mapping, category=category,

@@ -34,18 +34,18 @@ __all__ = [
 
 #: Data-model field → header names it is recognised by (compared case-insensitively).
 FIELD_ALIASES = {
-    "id": ("id", "编号", "序号", "编码", "设施编号", "fid", "osm_id"),
-    "name": ("name", "名称", "设施名称", "名字", "单位名称"),
-    "category": ("category", "类型", "类别", "设施类型", "设施类别"),
-    "subtype": ("subtype", "子类", "细类", "fclass"),
+    "id": ("id", "编号", "序号", "编码", "设施编号", "編號", "序號", "fid", "osm_id"),
+    "name": ("name", "名称", "设施名称", "名字", "单位名称", "名稱", "設施名稱"),
+    "category": ("category", "类型", "类别", "设施类型", "设施类别", "類型", "類別"),
+    "subtype": ("subtype", "子类", "细类", "子類", "細類", "fclass"),
     "capacity": ("capacity", "容量", "规模", "泊位", "泊位数", "座位", "座位数", "桩数",
-                 "充电桩数"),
-    "address": ("address", "地址", "详细地址", "所在地址"),
-    "lon": ("lon", "lng", "long", "longitude", "x", "经度", "东经"),
-    "lat": ("lat", "latitude", "y", "纬度", "北纬"),
-    "crs": ("crs", "坐标系", "坐标系统"),
-    "status": ("status", "状态"),
-    "source": ("source", "来源", "数据来源"),
+                 "充电桩数", "規模", "泊位數", "座位數"),
+    "address": ("address", "地址", "详细地址", "所在地址", "詳細地址"),
+    "lon": ("lon", "lng", "long", "longitude", "x", "经度", "东经", "經度", "東經"),
+    "lat": ("lat", "latitude", "y", "纬度", "北纬", "緯度", "北緯"),
+    "crs": ("crs", "坐标系", "坐标系统", "座標系"),
+    "status": ("status", "状态", "狀態"),
+    "source": ("source", "来源", "数据来源", "來源"),
 }
 #: A source class whose rows are left out of an import: counted, neither accepted nor rejected.
 IGNORE = "ignore"
