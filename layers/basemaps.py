@@ -5,6 +5,10 @@ drawn in GCJ-02, so overlays drawn on them must first be shifted with
 :func:`geo.data.shift.shift_geometries_to_gcj02` (``Basemap.needs_gcj02``); the others are WGS-84
 web Mercator. Tianditu needs a key, read from ``TIANDITU_KEY`` (environment first, then the
 streamlit secrets) and never stored in this code.
+
+Output encoding: the labels and attributions are this module's constants (attributions are HTML
+for Leaflet's attribution control); the Tianditu key is URL-quoted into the tile URL, which
+folium passes to JavaScript as JSON.
 """
 
 from __future__ import annotations

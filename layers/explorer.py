@@ -2,6 +2,10 @@
 
 Built from plain frames (no streamlit); the pages cache the frames and rebuild this map, which
 is cheap. On AMap tiles (GCJ-02) every overlay is shifted to GCJ-02 so that it lines up.
+
+Output encoding: this module passes text (category display names, map words) to the functions
+of :mod:`layers.folium_layers` as plain text; they HTML-escape it and hand it to JavaScript as
+JSON (see :mod:`layers.encoding`). Nothing here builds HTML or JavaScript itself.
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 The JS and CSS come from XStatic wheels (``xstatic-leaflet``, ``xstatic-leaflet-markercluster``:
 plain static files). folium's other default assets (jQuery, Bootstrap, Font Awesome,
 awesome-markers) serve only folium features this project does not use, so they are left out.
+
+Output encoding: the assets are inlined after folium has rendered the map, so their text is
+never read as a template; the map's user text was encoded by its layers (:mod:`layers.encoding`)
+and holds no raw ``<``, so it cannot forge the ``<script src>`` and stylesheet tags that
+:func:`standalone_html` replaces.
 """
 
 from __future__ import annotations

@@ -2,6 +2,12 @@
 Chinese), PNG map, offline interactive HTML, XLSX/CSV tables, GeoJSON/GeoPackage cells.
 
 Files are named ``street-<code>.<ext>`` and ``district.<ext>`` in the output directory.
+
+Output encoding, by format: the HTML map is :func:`layers.explorer.explorer_map`, whose layers
+HTML-escape every name and pass it to JavaScript as JSON (:mod:`layers.encoding`); the PNG
+(:mod:`layers.snapshot`) and the PDF (:mod:`layers.pdf_report`) draw names, category labels and
+the scenario name literally; CSV and XLSX go through :mod:`geo.data.export_io`, which writes
+text that a spreadsheet would run as a formula behind a single quote.
 """
 
 from __future__ import annotations

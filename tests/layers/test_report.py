@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
 import subprocess
 
 import geopandas as gpd
+import openpyxl
 import pandas as pd
 import pytest
 from PIL import Image
@@ -18,6 +20,7 @@ from geo.engine.coverage import compute_coverage
 from geo.engine.sums import district_summary
 from layers.report import FORMATS, ReportInputs, report_files, write_reports
 from tests.cli_helpers import run_cli
+from tests.hostile import CORPUS, FORMULAS
 
 CODE = "310105010000"  # 程家桥街道
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
@@ -122,3 +125,29 @@ def test_cli_report_lists_files_as_json(tmp_path):
 def test_cli_report_bad_arguments(tmp_path, args, fragment):
     done = run_cli("report", *args, "--out", str(tmp_path / "o"))
     assert done.returncode == 2 and fragment in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")
+def test_a_pack_of_hostile_names_is_written_and_keeps_them_inert(tmp_path):
+    targets = read_targets()
+    streets, facilities = read_demo(targets)
+    streets = streets.assign(name=list(CORPUS[4:4 + len(streets)]))  # formulas, $…$, {{…}}
+    markets = facilities[facilities["category"] == "market"].head(len(CORPUS)).assign(
+        name=list(CORPUS))
+    result = compute_coverage(streets, markets, targets, resolution=8, categories=["market"])
+    inputs = ReportInputs(result=result, facilities=markets, targets=targets,
+                          scenario="{nb} **bold** $x^2$")
+    paths = write_reports(inputs, codes=[], formats=["pdf", "png", "html", "csv", "xlsx"],
+                          out_dir=tmp_path, dpi=50)
+    assert [p.name for p in paths] == [f"district.{f}" for f in ("pdf", "png", "html", "csv",
+                                                                   "xlsx")]
+    assert "情景：{nb}**bold**$x^2$" in "".join(_pdf_text(tmp_path / "district.pdf").split())
+    with (tmp_path / "district.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["name"] for row in rows} == {FORMULAS.get(n, n) for n in streets["name"]}
+    sheet = openpyxl.load_workbook(tmp_path / "district.xlsx")["facilities"]
+    column = [cell.value for cell in sheet[1]].index("name")
+    names = [row[column] for row in sheet.iter_rows(min_row=2)]
+    assert all(cell.data_type == "s" for cell in names)
+    assert {cell.value for cell in names} == {FORMULAS.get(n, n).replace("\r", "\n")
+                                              for n in CORPUS}
