@@ -103,7 +103,7 @@ def demo_notice() -> None:
     if dataset.all_demo:
         st.warning(DEMO_NOTICE, icon="⚠️")
         return
-    names = ("、" if lang() == "zh" else ", ").join(_part_label(p) for p in parts)
+    names = as_text(("、" if lang() == "zh" else ", ").join(_part_label(p) for p in parts))
     st.warning(t(f"以下部分仍为演示数据（示意，非官方）：{names}。",
                  f"These parts are still demo data (approximate, not official): {names}."),
                icon="⚠️")
