@@ -70,6 +70,9 @@ def export_panel(inputs: ReportInputs, *, code: str | None, category: str, mode:
         except MissingFontError as exc:
             st.error(as_text(str(exc)))
             return
+        except ValueError as exc:  # matplotlib cannot draw e.g. "$\\foo$" in a name or label
+            st.error(as_text(t(f"无法生成文件：{exc}", f"The files could not be made: {exc}")))
+            return
         for name, data in st.session_state.get(state, {}).items():
             st.download_button(f"⬇ {as_text(name)}", data, file_name=name,
                                mime=MIME.get(name.rsplit(".", 1)[-1], "application/octet-stream"),

@@ -232,3 +232,10 @@ def test_a_scenario_that_no_longer_fits_the_data_can_be_discarded(page):
     page.button(key="do_discard").click().run()
     assert _errors(page) == [] and _edits(page) == []
     assert page.text_input[0].value == "新情景"
+
+
+def test_a_name_matplotlib_cannot_draw_is_an_error_on_export(page):
+    page.text_input[0].set_value(r"试点 $\undefinedcommand$").run()
+    page.button(key="scenario_export_png").click().run()
+    (error,) = _errors(page)
+    assert error.startswith(as_text("无法生成文件：")) and "undefinedcommand" in error
