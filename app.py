@@ -12,7 +12,7 @@ from geo.plan.seed import seed_comparison
 from geo.plan.tables import district_table, street_table
 from ui.controls import category_names, page_inputs, show_map
 from ui.i18n import lang, language_switch, t
-from ui.widgets import page_header, show_table
+from ui.widgets import as_text, page_header, show_table
 
 
 def district_kpis(table) -> None:
@@ -20,7 +20,7 @@ def district_kpis(table) -> None:
     columns = st.columns(len(table))
     for column, row in zip(columns, table.itertuples(), strict=True):
         gap = row.covered_residents_pct - row.target_pct
-        column.metric(row.category, f"{row.covered_residents_pct:.1f}%",
+        column.metric(as_text(row.category), f"{row.covered_residents_pct:.1f}%",
                       delta=t(f"{gap:+.1f} 个百分点", f"{gap:+.1f} pp"))
         column.caption(t(f"目标 {row.target_pct:.0f}%，未达标街道 {row.streets_below_target} 个",
                          f"target {row.target_pct:.0f}%, {row.streets_below_target} streets "
@@ -35,6 +35,7 @@ def overview() -> None:
     targets, facilities = data.targets, data.facilities
     categories, choices, result = data.categories, data.choices, data.result
     names = category_names(targets, categories)
+    shown = as_text(names[choices.category])
 
     st.subheader(t("全区覆盖", "District coverage"))
     kpis = district_table(result, names)
@@ -43,11 +44,10 @@ def overview() -> None:
     st.subheader(t("评估报告数字与当前数据", "The 2023 review's figures and the loaded data"))
     show_table(seed_comparison(facilities, lang=lang()))
 
-    st.subheader(t(f"覆盖地图：{names[choices.category]}", f"Map: {names[choices.category]}"))
+    st.subheader(t(f"覆盖地图：{shown}", f"Map: {shown}"))
     show_map(choices, targets=targets, categories=categories)
 
-    st.subheader(t(f"各街道覆盖：{names[choices.category]}",
-                   f"Coverage per street: {names[choices.category]}"))
+    st.subheader(t(f"各街道覆盖：{shown}", f"Coverage per street: {shown}"))
     table = street_table(result, choices.category)
     show_table(table, highlight=True)
     below = int((table["meets_target"] == False).sum())  # noqa: E712

@@ -9,7 +9,7 @@ from layers.report import ReportInputs
 from ui.controls import category_names, page_inputs, show_map
 from ui.export import export_panel
 from ui.i18n import t
-from ui.widgets import page_header, show_table
+from ui.widgets import as_text, page_header, show_table
 
 page_header(t("地图浏览", "Map explorer"),
             t("图层可在地图右上角开关；平移缩放不会重新计算。",
@@ -19,7 +19,7 @@ targets, streets, facilities = data.targets, data.streets, data.facilities
 categories, choices, result = data.categories, data.choices, data.result
 show_map(choices, targets=targets, categories=categories)
 
-name = category_names(targets, categories)[choices.category]
+name = as_text(category_names(targets, categories)[choices.category])
 below = streets_below_target(result, choices.category)
 st.subheader(t(f"未达标街道：{name}", f"Streets below target: {name}"))
 if len(below):

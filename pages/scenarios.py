@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
-from geo.model.errors import InputError
 from geo.plan.compare import compare_streets, newly_covered_total
-from geo.plan.scenario import Edit
+from geo.plan.scenario import Edit, free_id
 from layers.report import ReportInputs
 from ui import scenarios as sc
 from ui.controls import category_names, map_view, page_inputs
 from ui.export import export_panel
 from ui.i18n import t
-from ui.widgets import or_stop, page_header, show_table
+from ui.widgets import as_text, page_header, show_table
 
 page_header(t("情景模拟", "Scenarios"),
             t("在地图上点击取点，新增、移动或关闭设施，与现状对比。",
@@ -26,26 +23,17 @@ names = category_names(targets, categories)
 scenario = sc.current()
 
 
-def try_edit(edit: Edit) -> None:
-    """Append ``edit`` when the scenario stays valid; otherwise show why and change nothing."""
-    candidate = scenario.with_edit(edit)
-    try:
-        sc.evaluated(candidate, choices.resolution)
-    except InputError as exc:
-        st.error(str(exc))
-        return
-    sc.set_current(candidate, stored_id=st.session_state.get(sc.KEYS["stored_id"]))
-    st.rerun()
+def try_edit(*edits: Edit) -> None:
+    """Append ``edits`` when the scenario stays valid; otherwise show why and change nothing."""
+    sc.try_edits(scenario, edits, resolution=choices.resolution)
 
 
 left, right = st.columns([3, 2])
 with right:
     name = st.text_input(t("情景名称", "Scenario name"), scenario.name)
     description = st.text_area(t("说明", "Description"), scenario.description, height=68)
-    if (name, description) != (scenario.name, scenario.description):
-        scenario = replace(scenario, name=name, description=description)
-        sc.set_current(scenario, stored_id=st.session_state.get(sc.KEYS["stored_id"]))
-result, after, after_targets = or_stop(lambda: sc.evaluated(scenario, choices.resolution))
+    scenario = sc.rename(scenario, name=name, description=description)
+result, after, after_targets = sc.evaluated_current(scenario, choices.resolution)
 
 with left:
     click = sc.scenario_map(map_view(choices, targets=targets, categories=categories),
@@ -65,9 +53,9 @@ with right:
         lat = st.number_input(t("纬度", "Latitude"), value=31.21, format="%.6f", key="edit_lat")
         new_name = st.text_input(t("名称", "Name"), t("规划设施", "Planned facility"))
         new_capacity = st.number_input(t("容量", "Capacity"), min_value=0.0, value=0.0)
-        if st.button(t(f"新增{names[choices.category]}", f"Add {names[choices.category]}"),
-                     key="do_add"):
-            try_edit(Edit("add", facility_id=f"NEW-{len(scenario.edits) + 1}",
+        shown = as_text(names[choices.category])
+        if st.button(t(f"新增{shown}", f"Add {shown}"), key="do_add"):
+            try_edit(Edit("add", facility_id=free_id(scenario, facilities["id"], prefix="NEW"),
                           category=choices.category, name=new_name, lon=lon, lat=lat,
                           capacity=new_capacity or None))
     with move:
@@ -94,8 +82,8 @@ with right:
                                  value=float(target.radius_m), step=50.0)
         share = st.slider(t("目标比例", "Target share"), 0.0, 1.0, float(target.target_share))
         if st.button(t("覆盖该类别的半径与目标", "Override this category"), key="do_radius"):
-            try_edit(Edit("radius", category=choices.category, value=metres))
-            try_edit(Edit("target", category=choices.category, value=share))
+            try_edit(Edit("radius", category=choices.category, value=metres),
+                     Edit("target", category=choices.category, value=share))
 
     st.markdown(t("**编辑记录**", "**Edits**"))
     for index, edit in enumerate(scenario.edits):
@@ -108,8 +96,8 @@ with right:
 
 comparison = compare_streets(baseline, result)
 shown = comparison[comparison["category"] == choices.category]
-st.subheader(t(f"对比现状：{names[choices.category]}", f"Against the baseline: "
-               f"{names[choices.category]}"))
+st.subheader(t(f"对比现状：{as_text(names[choices.category])}",
+               f"Against the baseline: {as_text(names[choices.category])}"))
 st.metric(t("新增覆盖人口（全区）", "Newly covered residents (district)"),
           f"{shown['newly_covered_residents'].sum():,.0f}",
           delta=f"-{shown['lost_residents'].sum():,.0f}" if shown["lost_residents"].sum() else None)

@@ -11,7 +11,7 @@ from layers.report import ReportInputs
 from ui.controls import category_names, page_inputs, show_map
 from ui.export import export_panel
 from ui.i18n import lang, t
-from ui.widgets import page_header, show_table
+from ui.widgets import as_text, page_header, show_table
 
 page_header(t("街道视图", "Street view"))
 street_picker = st.sidebar.container()  # above the map controls in the sidebar
@@ -26,7 +26,7 @@ code = street_picker.selectbox(t("街道", "Street"), list(names_by_code),
 names = category_names(targets, categories)
 street = streets[streets["code"] == code]
 
-st.subheader(names_by_code[code])
+st.subheader(as_text(names_by_code[code]))
 show_map(choices, targets=targets, categories=categories,
          focus=tuple(street.total_bounds))
 
@@ -34,8 +34,9 @@ st.subheader(t("各类设施覆盖（对比全区平均与目标）",
                "Coverage per category, against the district average and the target"))
 show_table(street_profile(result, code, names), highlight=True)
 
-st.subheader(t(f"未覆盖街区：{names[choices.category]}（按人口排序）",
-               f"Uncovered blocks: {names[choices.category]} (most residents first)"))
+shown = as_text(names[choices.category])
+st.subheader(t(f"未覆盖街区：{shown}（按人口排序）",
+               f"Uncovered blocks: {shown} (most residents first)"))
 blocks = gap_blocks(result, category=choices.category, code=code)
 if len(blocks):
     show_table(blocks[["block", "cells", "residents", "nearest_name", "nearest_distance_m",

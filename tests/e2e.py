@@ -23,6 +23,25 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync"]
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_ADDRESS = "<script>alert(2)</script>"
+#: Where the Markdown corpus's image and links point: a host the browser must never ask.
+IMAGE_HOST = "127.0.0.2"
+#: User text that Streamlit's Markdown would render (an image fetched, links, colour, an icon,
+#: maths, emphasis, raw HTML, a heading, a list, code, a bare link, an emoji code, line breaks).
+MARKDOWN_CORPUS = (
+    f"![x](http://{IMAGE_HOST}:9/x.png)",
+    "[link](http://x)",
+    ":red[red]",
+    ":material/home:",
+    "$x^2$",
+    "**bold**",
+    HOSTILE_NAME,
+    "# h",
+    "- item",
+    "`code`",
+    f"see http://{IMAGE_HOST}:9/y.png or www.example.com, mail a@b.com :smile:",
+    "a\\b ~~s~~ | t | _u_ 1. x &amp; &#58;",
+    "line 1\n# line 2\n    - line 3",
+)
 
 
 def free_port() -> int:
@@ -43,16 +62,17 @@ def data_dir_with_hostile_facility(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def streamlit_app(data_dir: Path | None = None, *, timeout: float = 90) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port, with its own empty state directory (the
-    scenario store); yield its base URL; stop it after."""
+def streamlit_app(data_dir: Path | None = None, *, timeout: float = 90,
+                  script: Path = ROOT / "app.py") -> Iterator[str]:
+    """Run ``streamlit run`` of ``script`` (the app by default) on a free port, with its own
+    empty state directory (the scenario store); yield its base URL; stop it after."""
     port = free_port()
     env = dict(os.environ)
     if data_dir is not None:
         env["CHANGNING_DATA_DIR"] = str(data_dir)
     state = tempfile.TemporaryDirectory(prefix="changning-state-")
     env["CHANGNING_STATE_DIR"] = state.name
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+    command = [sys.executable, "-m", "streamlit", "run", str(script),
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]

@@ -22,7 +22,7 @@ from ui.data import (
     load_map_html,
 )
 from ui.i18n import category_label, lang, t
-from ui.widgets import or_stop
+from ui.widgets import as_text, or_stop
 
 __all__ = ["Choices", "PageInputs", "category_names", "map_controls", "map_view", "page_inputs",
            "secrets", "show_map"]
@@ -93,7 +93,7 @@ def map_controls(targets: Targets, categories: Sequence[str]) -> Choices:
             st.caption(note)
         target = targets[category]
         st.caption(t(f"服务半径 {target.radius_m:,.0f} 米。", f"Radius {target.radius_m:,.0f} m. ")
-                   + target.radius_source)
+                   + as_text(target.radius_source))
     return Choices(category=category, resolution=resolution, mode=mode, basemap=basemap)
 
 
@@ -129,7 +129,7 @@ def show_map(choices: Choices, *, targets: Targets, categories: Sequence[str],
     try:
         html = load_map_html(view, choices.resolution)
     except MissingKeyError as exc:
-        st.error(str(exc))
+        st.error(as_text(str(exc)))
         return
     st.iframe(html, height=MAP_HEIGHT)
     cells = len(load_category_cells(choices.resolution, choices.category))

@@ -12,6 +12,7 @@ import streamlit as st
 from layers.fonts import MissingFontError
 from layers.report import FORMATS, ReportInputs, category_map_png, write_reports
 from ui.i18n import t
+from ui.widgets import as_text
 
 __all__ = ["export_panel"]
 
@@ -27,7 +28,7 @@ def _files(inputs: ReportInputs, *, codes: list[str], formats: list[str], dpi: i
     with tempfile.TemporaryDirectory(prefix="changning-export-") as folder:
         def progress(done: int, total: int, name: str) -> None:
             if bar is not None:
-                bar.progress(done / total, text=f"{done}/{total} {name}")
+                bar.progress(done / total, text=f"{done}/{total} {as_text(name)}")
 
         written = write_reports(inputs, codes=codes, formats=formats, out_dir=Path(folder),
                                 dpi=dpi, progress=progress)
@@ -67,9 +68,12 @@ def export_panel(inputs: ReportInputs, *, code: str | None, category: str, mode:
                 files = _files(inputs, codes=codes, formats=formats, dpi=dpi, bar=bar)
                 st.session_state[state] = {"changning-report.zip": _zip(files)}
         except MissingFontError as exc:
-            st.error(str(exc))
+            st.error(as_text(str(exc)))
+            return
+        except ValueError as exc:  # matplotlib cannot draw e.g. "$\\foo$" in a name or label
+            st.error(as_text(t(f"无法生成文件：{exc}", f"The files could not be made: {exc}")))
             return
         for name, data in st.session_state.get(state, {}).items():
-            st.download_button(f"⬇ {name}", data, file_name=name,
+            st.download_button(f"⬇ {as_text(name)}", data, file_name=name,
                                mime=MIME.get(name.rsplit(".", 1)[-1], "application/octet-stream"),
                                key=f"{key}_dl_{name}")

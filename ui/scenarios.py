@@ -4,6 +4,7 @@ that takes clicks."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 
 import geopandas as gpd
@@ -14,7 +15,7 @@ from streamlit_folium import st_folium
 
 from geo.data.area import placement_area
 from geo.data.coords import gcj02_to_wgs84
-from geo.data.store import ScenarioStore
+from geo.data.store import ScenarioStore, StoredScenario, StoreError
 from geo.engine.hexgrid import cell_polygons
 from geo.engine.result import CoverageResult
 from geo.model.config import SCENARIO_DB
@@ -26,9 +27,11 @@ from geo.plan.scenario import (
     Scenario,
     baseline_capacities,
     evaluate,
+    renamed,
     scenario_from_geojson,
     scenario_to_geojson,
 )
+from geo.plan.scenario_io import scenario_from_json
 from geo.plan.suggest import suggest_sites
 from geo.plan.tables import category_cells
 from layers.basemaps import BASEMAPS
@@ -36,11 +39,12 @@ from layers.explorer import MapView, explorer_map
 from layers.offline import with_local_assets
 from ui.data import Version, current_version, load_coverage, load_inputs
 from ui.i18n import t
-from ui.widgets import show_table
+from ui.widgets import as_text, show_table
 
-__all__ = ["KEYS", "compare_saved_panel", "current", "evaluated", "export_geojson",
-           "facility_choices", "import_geojson", "scenario_map", "set_current", "storage_panel",
-           "store", "suggest_panel", "suggested_scenario"]
+__all__ = ["KEYS", "adopt", "compare_saved_panel", "current", "evaluated", "evaluated_current",
+           "export_geojson", "facility_choices", "import_geojson", "rename", "scenario_map",
+           "set_current", "storage_panel", "store", "suggest_panel", "suggested_scenario",
+           "try_edits"]
 
 #: What streamlit-folium reports of a click: on a layer, or on the bare map.
 CLICKS = ("last_object_clicked", "last_clicked")
@@ -64,6 +68,67 @@ def set_current(scenario: Scenario, *, stored_id: int | None = None) -> None:
     """Make ``scenario`` the one being edited (``stored_id``: its row in the store)."""
     st.session_state[KEYS["scenario"]] = scenario
     st.session_state[KEYS["stored_id"]] = stored_id
+
+
+def _stored_id() -> int | None:
+    return st.session_state.get(KEYS["stored_id"])
+
+
+def _error(exc: Exception) -> None:
+    """The message of a refused input or an unusable store, as text (never a traceback)."""
+    st.error(as_text(str(exc)))
+
+
+def adopt(scenario: Scenario, *, resolution: int, stored_id: int | None = None) -> bool:
+    """Make ``scenario`` the one being edited when it can be evaluated; otherwise show why,
+    change nothing and return False."""
+    try:
+        evaluated(scenario, resolution)
+    except InputError as exc:
+        _error(exc)
+        return False
+    set_current(scenario, stored_id=stored_id)
+    return True
+
+
+def try_edits(scenario: Scenario, edits: Sequence[Edit], *, resolution: int) -> None:
+    """Append ``edits`` and rerun when the scenario stays valid; otherwise show why and change
+    nothing."""
+    for edit in edits:
+        scenario = scenario.with_edit(edit)
+    if adopt(scenario, resolution=resolution, stored_id=_stored_id()):
+        st.rerun()
+
+
+def rename(scenario: Scenario, *, name: str, description: str) -> Scenario:
+    """The scenario with the typed name and description; when the name cannot be saved (empty,
+    too long), the message and the scenario as it was."""
+    if (name, description) == (scenario.name, scenario.description):
+        return scenario
+    try:
+        scenario = renamed(scenario, name=name, description=description)
+    except InputError as exc:
+        _error(exc)
+        return scenario
+    set_current(scenario, stored_id=_stored_id())
+    return scenario
+
+
+def evaluated_current(scenario: Scenario, resolution: int
+                      ) -> tuple[CoverageResult, gpd.GeoDataFrame, Targets]:
+    """:func:`evaluated` for the scenario being edited; when it no longer fits the data (which
+    an import on the Data page can change), the message, a button to start anew, and the page
+    stops."""
+    try:
+        return evaluated(scenario, resolution)
+    except InputError as exc:
+        _error(exc)
+        if st.button(t("放弃此情景，新建空白情景", "Discard it and start an empty scenario"),
+                     key="do_discard"):
+            set_current(Scenario(name=t("新情景", "New scenario")))
+            st.rerun()
+        st.stop()
+        raise  # st.stop() raises; this line only tells type checkers so
 
 
 def evaluated(scenario: Scenario, resolution: int) -> tuple[CoverageResult, gpd.GeoDataFrame,
@@ -95,13 +160,10 @@ def export_geojson(scenario: Scenario, resolution: int) -> str:
 
 
 def import_geojson(data: bytes, *, source: str) -> Scenario:
-    """A scenario from an uploaded GeoJSON file."""
+    """A scenario from an uploaded GeoJSON file; :class:`InputError` naming ``source`` when it
+    is not one."""
     _, _, facilities = load_inputs()
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{source}: not valid JSON ({exc})") from exc
-    return scenario_from_geojson(document, source=source, baseline=baseline_capacities(facilities))
+    return scenario_from_json(data, source=source, baseline=baseline_capacities(facilities))
 
 
 def suggested_scenario(result: CoverageResult, *, category: str, k: int, code: str | None,
@@ -159,18 +221,68 @@ def facility_choices(facilities: pd.DataFrame) -> dict[str, str]:
     return dict(zip(rows["id"], rows["id"] + " · " + rows["name"], strict=True))
 
 
+def _saved() -> list[StoredScenario]:
+    """The saved scenarios; none, with the message, when the store cannot be used."""
+    try:
+        return store().list()
+    except StoreError as exc:
+        _error(exc)
+        return []
+
+
+def _save(scenario: Scenario, *, resolution: int) -> None:
+    """Save the scenario (under its id when it came from the store) and say so, or say why not."""
+    try:
+        body = json.loads(export_geojson(scenario, resolution))
+        stored = store().save(name=scenario.name, description=scenario.description, body=body,
+                              scenario_id=_stored_id())
+    except (InputError, StoreError) as exc:
+        _error(exc)
+        return
+    set_current(scenario, stored_id=stored)
+    name = as_text(scenario.name)
+    st.success(t(f"已保存「{name}」（编号 {stored}）", f"Saved “{name}” (id {stored})"))
+
+
+def _open(scenario_id: int, *, resolution: int) -> None:
+    """Make saved scenario ``scenario_id`` the one being edited, or say why not."""
+    try:
+        stored = store().load(scenario_id)
+        scenario = _from_body(stored.body, stored.name, stored.description)
+    except (InputError, StoreError) as exc:
+        _error(exc)
+        return
+    if adopt(scenario, resolution=resolution, stored_id=stored.id):
+        st.rerun()
+
+
+def _delete(scenario_id: int) -> None:
+    try:
+        store().delete(scenario_id)
+    except (InputError, StoreError) as exc:
+        _error(exc)
+        return
+    st.rerun()
+
+
+def _import(upload, *, resolution: int) -> None:
+    """Make the uploaded scenario the one being edited, or say why not (nothing changes)."""
+    try:
+        scenario = import_geojson(upload.getvalue(), source=upload.name)
+    except InputError as exc:
+        _error(exc)
+        return
+    if adopt(scenario, resolution=resolution):
+        st.rerun()
+
+
 def storage_panel(scenario: Scenario, *, resolution: int) -> None:
     """Save, open, delete, export and import scenarios."""
-    saved = store().list()
     with st.expander(t("保存与导入导出", "Save, open, export, import"), expanded=False):
+        saved = _saved()
         save, new = st.columns(2)
         if save.button(t("保存情景", "Save scenario"), key="do_save"):
-            stored = st.session_state.get(KEYS["stored_id"])
-            body = json.loads(export_geojson(scenario, resolution))
-            stored = store().save(name=scenario.name, description=scenario.description,
-                                  body=body, scenario_id=stored)
-            set_current(scenario, stored_id=stored)
-            st.success(t(f"已保存（编号 {stored}）", f"Saved (id {stored})"))
+            _save(scenario, resolution=resolution)
         if new.button(t("新建空白情景", "New empty scenario"), key="do_new"):
             set_current(Scenario(name=t("新情景", "New scenario")))
             st.rerun()
@@ -180,24 +292,17 @@ def storage_panel(scenario: Scenario, *, resolution: int) -> None:
                                   format_func=labels.get, key="open_id")
             open_, delete = st.columns(2)
             if open_.button(t("打开", "Open"), key="do_open"):
-                stored = store().load(chosen)
-                set_current(_from_body(stored.body, stored.name, stored.description),
-                            stored_id=stored.id)
-                st.rerun()
+                _open(chosen, resolution=resolution)
             if delete.button(t("删除", "Delete"), key="do_delete"):
-                store().delete(chosen)
-                st.rerun()
+                _delete(chosen)
         st.download_button(t("导出 GeoJSON", "Export GeoJSON"),
                            export_geojson(scenario, resolution), file_name="scenario.geojson",
                            mime="application/geo+json")
-        upload = st.file_uploader(t("导入 GeoJSON", "Import GeoJSON"), type=["geojson", "json"])
-        if upload is not None and st.button(t("载入导入的情景", "Load the imported scenario")):
-            try:
-                set_current(import_geojson(upload.getvalue(), source=upload.name))
-            except InputError as exc:
-                st.error(str(exc))
-            else:
-                st.rerun()
+        upload = st.file_uploader(t("导入 GeoJSON", "Import GeoJSON"), type=["geojson", "json"],
+                                  key="scenario_upload")
+        if upload is not None and st.button(t("载入导入的情景", "Load the imported scenario"),
+                                            key="do_import"):
+            _import(upload, resolution=resolution)
 
 
 def _from_body(body: dict, name: str, description: str) -> Scenario:
@@ -209,8 +314,8 @@ def _from_body(body: dict, name: str, description: str) -> Scenario:
 
 def compare_saved_panel(baseline: CoverageResult, *, resolution: int, category: str) -> None:
     """Two saved scenarios side by side: covered residents per street for ``category``."""
-    saved = {s.id: s for s in store().list()}
     with st.expander(t("比较两个已保存情景", "Compare two saved scenarios"), expanded=False):
+        saved = {s.id: s for s in _saved()}
         if len(saved) < 2:
             st.info(t("至少保存两个情景后可比较。", "Save at least two scenarios to compare."))
             return
@@ -222,11 +327,11 @@ def compare_saved_panel(baseline: CoverageResult, *, resolution: int, category: 
         results = []
         for chosen in (a, b):
             stored = saved[chosen]
-            scenario = _from_body(stored.body, stored.name, stored.description)
             try:
+                scenario = _from_body(stored.body, stored.name, stored.description)
                 results.append(evaluated(scenario, resolution)[0])
             except InputError as exc:
-                st.error(str(exc))
+                _error(exc)
                 return
         show_table(side_by_side(baseline, results[0], results[1], category=category))
 
@@ -246,7 +351,7 @@ def suggest_panel(result: CoverageResult, *, streets: gpd.GeoDataFrame, category
                                               code=code or None, label=t("推荐站点",
                                                                          "Suggested site"))
             except InputError as exc:
-                st.error(str(exc))
+                _error(exc)
                 return
             set_current(scenario)
             st.rerun()

@@ -209,8 +209,10 @@ _MODULES = {
         "ScenarioStore",
         "StoreError",
         "StoredScenario",
+        "checked_name",
         "prepare_folder",
         "sqlite_connection",
+        "text_problems",
     ),
 }
 

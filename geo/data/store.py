@@ -23,7 +23,7 @@ from geo.model.config import SCENARIO_DB
 from geo.model.errors import InputError, raise_if_problems
 
 __all__ = ["BUSY_TIMEOUT_S", "MAX_NAME_LENGTH", "ScenarioStore", "StoreError", "StoredScenario",
-           "prepare_folder", "sqlite_connection"]
+           "checked_name", "prepare_folder", "sqlite_connection", "text_problems"]
 
 #: Longest scenario name, in characters, after stripping surrounding whitespace.
 MAX_NAME_LENGTH = 200
@@ -99,6 +99,16 @@ def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _unicode_problems(text: str, what: str) -> list[str]:
+    """A problem when ``text`` cannot be stored as UTF-8 (a lone surrogate, e.g. from JSON's
+    ``"\\ud800"``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return [f"{what} is not valid Unicode text (a lone surrogate at character {exc.start + 1})"]
+    return []
+
+
 def _clean_name(name: Any) -> tuple[str, list[str]]:
     """The stripped name and the problems with it (none when it is usable)."""
     if not isinstance(name, str):
@@ -108,7 +118,31 @@ def _clean_name(name: Any) -> tuple[str, list[str]]:
         return name, ["name is empty"]
     if len(name) > MAX_NAME_LENGTH:
         return name, [f"name is {len(name)} characters long; at most {MAX_NAME_LENGTH} allowed"]
-    return name, []
+    return name, _unicode_problems(name, "name")
+
+
+def text_problems(name: Any, description: Any) -> list[str]:
+    """What is wrong with a scenario's name and description, for saving (empty when nothing):
+    the name must be text of 1 to :data:`MAX_NAME_LENGTH` characters once stripped, the
+    description text; both valid Unicode."""
+    problems = _clean_name(name)[1]
+    if not isinstance(description, str):
+        problems.append(f"description must be text, not {type(description).__name__}")
+    else:
+        problems += _unicode_problems(description, "description")
+    return problems
+
+
+def checked_name(name: Any, *, description: Any = "") -> str:
+    """The stripped scenario name, once it and ``description`` are found fit to save.
+
+    Raises
+    ------
+    InputError
+        Listing every problem (see :func:`text_problems`).
+    """
+    raise_if_problems(text_problems(name, description), context="scenario")
+    return name.strip()
 
 
 def _body_text(body: Any) -> tuple[str, list[str]]:
@@ -116,19 +150,18 @@ def _body_text(body: Any) -> tuple[str, list[str]]:
     if not isinstance(body, dict):
         return "", [f"body must be a dict (a JSON object), not {type(body).__name__}"]
     try:
-        return json.dumps(body, ensure_ascii=False, allow_nan=False), []
+        text = json.dumps(body, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         return "", [f"body is not JSON-serialisable: {exc}"]
+    return text, _unicode_problems(text, "body")
 
 
 def _validate(name: Any, description: Any, body: Any) -> tuple[str, str]:
     """The stripped name and the body's JSON text, or :class:`InputError` listing every problem."""
-    clean, problems = _clean_name(name)
+    problems = text_problems(name, description)
     text, body_problems = _body_text(body)
-    if not isinstance(description, str):
-        problems.append(f"description must be text, not {type(description).__name__}")
     raise_if_problems(problems + body_problems, context="cannot save scenario")
-    return clean, text
+    return name.strip(), text
 
 
 def _missing(scenario_id: int) -> InputError:

@@ -47,11 +47,14 @@ _MODULES = {
         "baseline_capacities",
         "edited_categories",
         "evaluate",
+        "free_id",
+        "renamed",
         "scenario_from_geojson",
         "scenario_to_geojson",
     ),
     "scenario_io": (
         "read_scenario",
+        "scenario_from_json",
     ),
     "seed": (
         "SEED_FIGURES",

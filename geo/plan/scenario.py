@@ -24,6 +24,7 @@ import shapely
 
 from geo.data.area import placement_area
 from geo.data.coords import to_wgs84
+from geo.data.store import checked_name, text_problems
 from geo.engine.coverage import recompute
 from geo.engine.result import CoverageResult
 from geo.model.config import INPUT_CRS, STORAGE_CRS
@@ -38,6 +39,8 @@ __all__ = [
     "baseline_capacities",
     "edited_categories",
     "evaluate",
+    "free_id",
+    "renamed",
     "scenario_from_geojson",
     "scenario_to_geojson",
 ]
@@ -47,6 +50,8 @@ FACILITY_EDITS = ("add", "move", "close", "capacity")
 FACILITY_FIELDS = ("id", "name", "category", "subtype", "capacity", "address", "crs", "status",
                    "source")
 SCENARIO_SOURCE = "scenario"
+#: Feature properties read as text (a number is taken as its text).
+TEXT_PROPERTIES = ("id", "name", "category", "subtype", "address", "crs", "action")
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,26 @@ class Scenario:
     def without_edit(self, index: int) -> Scenario:
         """A copy with the edit at ``index`` undone (removed)."""
         return replace(self, edits=self.edits[:index] + self.edits[index + 1:])
+
+
+def renamed(scenario: Scenario, *, name: str, description: str) -> Scenario:
+    """A copy named ``name`` (stripped) and described by ``description``.
+
+    Raises
+    ------
+    InputError
+        When the name is empty or longer than
+        :data:`geo.data.store.MAX_NAME_LENGTH`, or either is not valid Unicode text.
+    """
+    return replace(scenario, name=checked_name(name, description=description),
+                   description=description)
+
+
+def free_id(scenario: Scenario, taken: Collection[str], *, prefix: str) -> str:
+    """The first id ``{prefix}-1``, ``{prefix}-2``, … that neither ``taken`` (the baseline's
+    ids) nor an edit of ``scenario`` uses."""
+    used = set(taken) | {edit.facility_id for edit in scenario.edits}
+    return next(f"{prefix}-{n}" for n in range(1, len(used) + 2) if f"{prefix}-{n}" not in used)
 
 
 def _finite(value: float | None) -> bool:
@@ -229,12 +254,72 @@ def edited_categories(scenario: Scenario, facilities: pd.DataFrame) -> set[str]:
 
 
 def _number(value: Any) -> float | None:
+    """A JSON value as a number: None when absent, NaN when not a number, ±inf beyond float."""
     if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        return math.nan
     try:
         return float(value)
+    except OverflowError:  # an integer with more than 308 digits
+        return math.inf if value > 0 else -math.inf
     except (TypeError, ValueError):
         return math.nan
+
+
+def _unicode(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (JSON can carry lone surrogates such as ``\\ud800``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _feature_problems(number: int, feature: Any) -> list[str]:
+    """What makes feature ``number`` unreadable: not an object, properties or geometry of the
+    wrong JSON type, a text property that is an object or a list, coordinates not a list."""
+    label = f"feature {number}"
+    if not isinstance(feature, Mapping):
+        return [f"{label}: not a GeoJSON Feature object"]
+    props, geometry = feature.get("properties"), feature.get("geometry")
+    if props is not None and not isinstance(props, Mapping):
+        return [f"{label}: properties must be an object, not {type(props).__name__}"]
+    if geometry is not None and not isinstance(geometry, Mapping):
+        return [f"{label}: geometry must be an object or null, not {type(geometry).__name__}"]
+    problems = []
+    for key, value in (props or {}).items():
+        if key in TEXT_PROPERTIES and value is not None and (
+                isinstance(value, bool) or not isinstance(value, str | int | float)):
+            problems.append(f"{label}: {key} must be text or a number, "
+                            f"not {type(value).__name__}")
+        elif (isinstance(value, str) and not _unicode(value)) or not _unicode(str(key)):
+            problems.append(f"{label}: {key!r} is not valid Unicode text")
+    if geometry and geometry.get("type") == "Point" \
+            and not isinstance(geometry.get("coordinates"), list):
+        problems.append(f"{label}: coordinates must be a list [lon, lat]")
+    return problems
+
+
+def _target_edits(targets: Any, problems: list[str]) -> list[Edit]:
+    """The radius and target edits of the collection's ``targets``; problems appended."""
+    if targets is None:
+        return []
+    if not isinstance(targets, Mapping):
+        problems.append(f"targets must be an object, not {type(targets).__name__}")
+        return []
+    edits = []
+    for key, table in targets.items():
+        if not isinstance(table, Mapping) or not _unicode(str(key)):
+            problems.append(f"targets: {key!r} must be valid text mapped to an object with "
+                            "radius_m / target_share")
+            continue
+        if "radius_m" in table:
+            edits.append(Edit(kind="radius", category=str(key), value=_number(table["radius_m"])))
+        if "target_share" in table:
+            edits.append(Edit(kind="target", category=str(key),
+                              value=_number(table["target_share"])))
+    return edits
 
 
 def _point_edit(props: Mapping[str, Any], geometry: Mapping[str, Any] | None,
@@ -281,15 +366,24 @@ def scenario_from_geojson(data: Mapping[str, Any], *, baseline: Mapping[str, flo
     Raises
     ------
     InputError
-        When the document is not such a FeatureCollection, naming the feature.
+        When the document is not such a FeatureCollection, naming the feature; when a member
+        has the wrong JSON type; when the name is empty or too long for the store
+        (:func:`geo.data.store.text_problems`); when text is not valid Unicode.
     """
     if not isinstance(data, Mapping) or data.get("type") != "FeatureCollection" \
             or not isinstance(data.get("features"), list):
         raise_if_problems(["not a GeoJSON FeatureCollection"], context=source)
-    problems, edits = [], []
+    name = data.get("name")
+    name = "scenario" if name is None or name == "" else name
+    description = data.get("description")
+    description = "" if description is None else description
+    problems, edits = text_problems(name, description), []
     for number, feature in enumerate(data["features"], start=1):
-        props = (feature or {}).get("properties") or {}
-        geometry = (feature or {}).get("geometry")
+        found = _feature_problems(number, feature)
+        if found:
+            problems += found
+            continue
+        props, geometry = feature.get("properties") or {}, feature.get("geometry")
         action = str(props.get("action") or "")
         if action == "close":
             edits.append(Edit(kind="close", facility_id=str(props.get("id", "")).strip()))
@@ -303,16 +397,9 @@ def scenario_from_geojson(data: Mapping[str, Any], *, baseline: Mapping[str, flo
         else:
             problems.append(f"feature {number}: neither a Point feature nor an "
                             f'{{"action": "close", "id": ...}} feature')
-    for key, table in (data.get("targets") or {}).items():
-        table = table if isinstance(table, Mapping) else {}
-        if "radius_m" in table:
-            edits.append(Edit(kind="radius", category=str(key), value=_number(table["radius_m"])))
-        if "target_share" in table:
-            edits.append(Edit(kind="target", category=str(key),
-                              value=_number(table["target_share"])))
+    edits += _target_edits(data.get("targets"), problems)
     raise_if_problems(problems, context=source)
-    return Scenario(name=str(data.get("name") or "scenario"),
-                    description=str(data.get("description") or ""), edits=tuple(edits))
+    return Scenario(name=name.strip(), description=description, edits=tuple(edits))
 
 
 def _facility_feature(row: Mapping[str, Any], action: str) -> dict[str, Any]:

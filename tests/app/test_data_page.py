@@ -30,6 +30,7 @@ from tests.geocode_stub import (
     STUB_KEY,
     geocode_stub,  # noqa: F401 - the fixture
 )
+from ui.widgets import as_text
 
 ADDRESS = "长宁路1187号"
 #: Two points inside Changning (WGS-84) and one in Pudong, outside the study area.
@@ -163,7 +164,8 @@ def test_an_id_clash_fails_the_import_and_keeps_the_data(page):
     at.button(key="fac_check").click().run()
     at.button(key="fac_apply").click().run()
     assert not at.exception, at.exception
-    assert any(f"({clash['id']}); give the import an id prefix" in e.value for e in at.error)
+    assert any(as_text(f"({clash['id']}); give the import an id prefix") in e.value
+               for e in at.error)
     assert _version() == 0
 
 
@@ -190,7 +192,7 @@ def test_changing_a_setting_asks_for_a_new_check(page):
 def test_an_unreadable_upload_is_one_error_naming_the_file(page):
     at = _upload(page, "fac_upload", "broken.xlsx", b"not a workbook", "application/zip")
     assert len(at.error) == 1
-    assert "facilities file broken.xlsx: the content is not XLSX" in at.error[0].value
+    assert as_text("facilities file broken.xlsx: the content is not XLSX") in at.error[0].value
 
 
 def _boundaries_geojson(boxes: list[shapely.Polygon]) -> bytes:
@@ -304,7 +306,7 @@ def test_a_missing_provider_key_is_one_error(page, monkeypatch):
     at.selectbox(key="fac_geocode").set_value("amap").run()
     at.button(key="fac_check").click().run()
     assert not at.exception, at.exception
-    assert len(at.error) == 1 and "AMAP_KEY" in at.error[0].value
+    assert len(at.error) == 1 and as_text("AMAP_KEY") in at.error[0].value
 
 
 def test_every_rejection_reason_has_a_chinese_label():

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 import ui.scenarios
 from tests.apptest import TIMEOUT
 from tests.conftest import ROOT
+from ui.widgets import as_text
 
 
 def _page(name: str) -> AppTest:
@@ -27,7 +28,7 @@ def _downloads(at: AppTest, key: str) -> dict[str, bytes]:
     """The files the panel made (name → bytes), each offered by a download button."""
     files = at.session_state[f"{key}_files"]
     labels = {b.proto.label for b in at.get("download_button")}
-    assert {f"⬇ {name}" for name in files} <= labels
+    assert {f"⬇ {as_text(name)}" for name in files} <= labels
     return files
 
 

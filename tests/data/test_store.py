@@ -213,6 +213,9 @@ def test_threads_share_one_store(store: ScenarioStore) -> None:
         ({"body": {"x": float("nan")}}, "body is not JSON-serialisable"),
         ({"body": ["not", "a", "dict"]}, "body must be a dict"),
         ({"description": 3}, "description must be text"),
+        ({"name": "a\ud800"}, r"name is not valid Unicode text \(a lone surrogate at character 2"),
+        ({"description": "\udfff"}, "description is not valid Unicode text"),
+        ({"body": {"x": "\ud800"}}, "body is not valid Unicode text"),
     ],
 )
 def test_bad_fields(store: ScenarioStore, fields: dict, pattern: str) -> None:
