@@ -12,7 +12,8 @@ from geo.plan.seed import seed_comparison
 from geo.plan.tables import district_table, street_table
 from ui.controls import category_names, page_inputs, show_map
 from ui.i18n import lang, language_switch, t
-from ui.widgets import as_text, page_header, show_table
+from ui.markdown import as_text
+from ui.widgets import page_header, show_table
 
 
 def district_kpis(table) -> None:

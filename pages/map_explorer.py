@@ -9,7 +9,8 @@ from layers.report import ReportInputs
 from ui.controls import category_names, page_inputs, show_map
 from ui.export import export_panel
 from ui.i18n import t
-from ui.widgets import as_text, page_header, show_table
+from ui.markdown import as_text
+from ui.widgets import page_header, show_table
 
 page_header(t("地图浏览", "Map explorer"),
             t("图层可在地图右上角开关；平移缩放不会重新计算。",

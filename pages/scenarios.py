@@ -11,7 +11,8 @@ from ui import scenarios as sc
 from ui.controls import category_names, map_view, page_inputs
 from ui.export import export_panel
 from ui.i18n import t
-from ui.widgets import as_text, page_header, show_table
+from ui.markdown import as_text
+from ui.widgets import page_header, show_table
 
 page_header(t("情景模拟", "Scenarios"),
             t("在地图上点击取点，新增、移动或关闭设施，与现状对比。",

@@ -11,7 +11,8 @@ from layers.report import ReportInputs
 from ui.controls import category_names, page_inputs, show_map
 from ui.export import export_panel
 from ui.i18n import lang, t
-from ui.widgets import as_text, page_header, show_table
+from ui.markdown import as_text
+from ui.widgets import page_header, show_table
 
 page_header(t("街道视图", "Street view"))
 street_picker = st.sidebar.container()  # above the map controls in the sidebar

@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import random
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 import cli
 from commands.common import EXIT_BAD_INPUT
+from geo.model.config import DEMO_BOUNDARIES
 from tests.hostile import CORPUS
 
 #: Examples per format; they add up to the 1,000 files the issue asks for.
@@ -51,12 +53,10 @@ def _run(*args: str) -> tuple[int, str]:
 def _both_commands(path: Path) -> None:
     """Import then compute with ``path``; only success or one clear error may come out."""
     files_made["n"] += 1
-    for args in (["dataset", "import", "--facilities", str(path), "--category-field", "类型",
+    for args in (["dataset", "import", "--facilities", str(path), "--category", "market",
                   "--format", "json"],
-                 ["dataset", "import", "--facilities", str(path), "--category", "market",
-                  "--format", "json"],
-                 ["coverage", "--facilities", str(path), "--resolution", "8", "--format",
-                  "json"]):
+                 ["coverage", "--facilities", str(path), "--boundaries", str(DEMO_BOUNDARIES),
+                  "--resolution", "8", "--format", "json"]):
         code, err = _run(*args)
         assert code in (0, EXIT_BAD_INPUT), (args, err)
         assert "Traceback" not in err, err
@@ -171,6 +171,7 @@ def _points(rng: random.Random, rows: int) -> gpd.GeoDataFrame:
 def test_gpkg(folder, seed, rows, layers):
     rng = random.Random(seed)
     path = folder / f"f{seed}.gpkg"
+    path.unlink(missing_ok=True)
     for number in range(layers):
         frame = _points(rng, rows)
         frame = frame[frame.geom_type == "Point"] if number else frame
@@ -184,7 +185,8 @@ def test_gpkg(folder, seed, rows, layers):
 def test_zipped_shapefile(folder, seed, rows):
     rng = random.Random(seed)
     shp = folder / f"s{seed}"
-    shp.mkdir(exist_ok=True)
+    shutil.rmtree(shp, ignore_errors=True)
+    shp.mkdir()
     frame = _points(rng, rows)
     kind = rng.choice(["Point", "Polygon"])
     frame = frame[frame.geom_type == kind] if rows else frame

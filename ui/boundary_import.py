@@ -24,6 +24,7 @@ from layers.folium_layers import base_map, street_layer
 from layers.offline import standalone_html
 from ui.data import dataset_store, load_dataset, user_name
 from ui.i18n import t
+from ui.markdown import as_text
 from ui.uploads import parsed_features, upload_parts
 from ui.versions import saved
 from ui.widgets import or_error, show_table
@@ -103,8 +104,8 @@ def _save(streets: gpd.GeoDataFrame, *, name: str, base_version: int,
         return
     extra = t(f"；{outside} 个设施在新的研究范围之外", f"; {outside} facilities lie outside "
                                                        f"the new study area") if outside else ""
-    saved(t(f"已导入街道边界（{name}，版本 {version}）{extra}。",
-            f"Imported the street boundaries ({name}, version {version}){extra}."))
+    saved(t(f"已导入街道边界（{as_text(name)}，版本 {version}）{extra}。",
+            f"Imported the street boundaries ({as_text(name)}, version {version}){extra}."))
     st.rerun()
 
 
@@ -129,7 +130,7 @@ def boundaries_panel(targets: Targets) -> None:
         return
     problems = boundary_problems(streets)
     for problem in problems:
-        st.warning(problem)
+        st.warning(as_text(problem))
     if not problems:
         st.success(t(f"{len(streets)} 个街道，无重叠、无空隙。",
                      f"{len(streets)} streets, no overlaps and no gaps."))

@@ -22,7 +22,8 @@ from ui.data import (
     load_map_html,
 )
 from ui.i18n import category_label, lang, t
-from ui.widgets import as_text, or_stop
+from ui.markdown import as_text
+from ui.widgets import or_stop
 
 __all__ = ["Choices", "PageInputs", "category_names", "map_controls", "map_view", "page_inputs",
            "secrets", "show_map"]

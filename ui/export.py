@@ -12,7 +12,7 @@ import streamlit as st
 from layers.fonts import MissingFontError
 from layers.report import FORMATS, ReportInputs, category_map_png, write_reports
 from ui.i18n import t
-from ui.widgets import as_text
+from ui.markdown import as_text
 
 __all__ = ["export_panel"]
 

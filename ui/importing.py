@@ -26,6 +26,7 @@ from geo.model.targets import Targets
 from ui.controls import secrets
 from ui.data import dataset_store, load_dataset, user_name
 from ui.i18n import column_label, lang, t
+from ui.markdown import as_text
 from ui.uploads import parsed_table, upload_parts
 from ui.versions import saved
 from ui.widgets import or_error, show_table
@@ -96,10 +97,11 @@ def _read(upload) -> TableRead | None:
 
 def _show_read(read: TableRead, name: str) -> None:
     for note in read.notes:
-        st.warning(note, icon="📄")
+        st.warning(as_text(note), icon="📄")
     shown = read.frame.drop(columns=[c for c in INTERNAL_COLUMNS if c in read.frame.columns])
-    where = f" · {read.part}" if read.part else ""
+    where = f" · {as_text(read.part)}" if read.part else ""
     encoding = f" · {read.encoding}" if read.encoding else ""
+    name = as_text(name)
     st.caption(t(f"{name}{where}{encoding}：{len(shown)} 行，前 {PREVIEW_ROWS} 行如下",
                  f"{name}{where}{encoding}: {len(shown)} rows; the first {PREVIEW_ROWS}:"))
     st.dataframe(shown.head(PREVIEW_ROWS), hide_index=True)
@@ -167,12 +169,13 @@ def _class_inputs(frame: pd.DataFrame, column: str, targets: Targets,
     for number, category in enumerate(targets.keys()):
         default = table.loc[table["category"] == category, "class"].tolist()
         picked = grid[number % len(grid)].multiselect(
-            targets[category].label(lang()), classes, default=default,
+            as_text(targets[category].label(lang())), classes, default=default,
             key=f"fac_classes_{category}_{file_id}")
         for cls in picked:
             if cls in chosen:
-                st.error(t(f"类 {cls!r} 同时被选为 {chosen[cls]} 和 {category}。",
-                           f"Class {cls!r} is chosen for both {chosen[cls]} and {category}."))
+                st.error(as_text(t(f"类 {cls!r} 同时被选为 {chosen[cls]} 和 {category}。",
+                                   f"Class {cls!r} is chosen for both {chosen[cls]} and "
+                                   f"{category}.")))
             chosen[cls] = category
     mapped = {cls: chosen.get(cls, IGNORE) for cls in classes}
     shown = table.assign(category=[mapped[c] for c in classes])
@@ -274,9 +277,9 @@ def show_report(report: ImportReport, *, name: str) -> None:
     middle.metric(t("被拒绝", "Rejected"), summary["rejected"])
     right.metric(t("已忽略", "Ignored"), summary["ignored"])
     for hint in report.hints:
-        st.warning(hint, icon="💡")
+        st.warning(as_text(hint), icon="💡")
     for warning, count in summary["warnings"].items():
-        st.info(f"{count} × {warning}", icon="ℹ️")
+        st.info(as_text(f"{count} × {warning}"), icon="ℹ️")
     if summary["reasons"]:
         st.dataframe(pd.DataFrame({
             t("原因", "Reason"): [_reason_label(r) for r in summary["reasons"]],
@@ -326,8 +329,8 @@ def apply_facilities(report: ImportReport, choices: FacilityChoices, *, name: st
         st.error(t("保存失败，原数据未改变：", "Saving failed; the data is unchanged:"))
         st.code(str(exc), language=None)
         return
-    saved(t(f"已导入 {len(report.accepted)} 个设施（{name}，版本 {version}）。",
-            f"Imported {len(report.accepted)} facilities ({name}, version {version})."))
+    saved(t(f"已导入 {len(report.accepted)} 个设施（{as_text(name)}，版本 {version}）。",
+            f"Imported {len(report.accepted)} facilities ({as_text(name)}, version {version})."))
     st.session_state.pop("fac_report", None)  # imported: the check is done with
     st.rerun()
 

@@ -39,7 +39,8 @@ from layers.explorer import MapView, explorer_map
 from layers.offline import with_local_assets
 from ui.data import Version, current_version, load_coverage, load_inputs
 from ui.i18n import t
-from ui.widgets import as_text, show_table
+from ui.markdown import as_text
+from ui.widgets import show_table
 
 __all__ = ["KEYS", "adopt", "compare_saved_panel", "current", "evaluated", "evaluated_current",
            "export_geojson", "facility_choices", "import_geojson", "rename", "scenario_map",

@@ -107,6 +107,7 @@ _MODULES = {
     ),
     "importer": (
         "GEOCODED_SOURCE",
+        "OSM_CREDIT",
         "ImportReport",
         "import_facilities",
     ),

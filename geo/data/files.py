@@ -173,7 +173,7 @@ def _content_matches(path: Path, fmt: str) -> bool:
     return False
 
 
-def file_format(path: Path, *, what: str) -> str:
+def file_format(path: Path, *, what: str, label: str | None = None) -> str:
     """The format of ``path`` from :data:`ALLOWED_FORMATS`, when its content is that format.
 
     Raises
@@ -182,13 +182,14 @@ def file_format(path: Path, *, what: str) -> str:
         When the extension is not allowed or the content is not what the extension says (a VRT
         or GML named ``.geojson``, a zip named ``.gpkg``, …).
     """
+    label = label or path.name
     suffix = path.suffix.lower()
     fmt = ALLOWED_FORMATS.get(suffix)
     if fmt is None:
-        raise InputError(f"{what} {path.name}: {suffix or 'no extension'} is not an accepted "
+        raise InputError(f"{what} {label}: {suffix or 'no extension'} is not an accepted "
                          f"format ({ACCEPTED})")
     if not _content_matches(path, fmt):
-        raise InputError(f"{what} {path.name}: the content is not {fmt.upper()} as its "
+        raise InputError(f"{what} {label}: the content is not {fmt.upper()} as its "
                          f"extension says (accepted: {ACCEPTED})")
     return fmt
 
@@ -325,7 +326,7 @@ def unpacked(path: Path, *, what: str, label: str | None = None,
     """
     limits = limits or file_limits()
     label = label or path.name
-    fmt = file_format(path, what=what)
+    fmt = file_format(path, what=what, label=label)
     if fmt != "zip":
         yield path, fmt, []
         return
@@ -352,4 +353,4 @@ def unpacked(path: Path, *, what: str, label: str | None = None,
         skipped = [str(n) for _, n in members if n not in wanted]
         notes = [f"{label}: read {chosen}; not read: {', '.join(skipped)}"] if skipped else []
         inner = folder / chosen.name
-        yield inner, file_format(inner, what=what), notes
+        yield inner, file_format(inner, what=what, label=f"{label}: {chosen}"), notes

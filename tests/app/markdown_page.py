@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from tests.e2e import MARKDOWN_CORPUS
-from ui.widgets import as_text
+from ui.markdown import as_text
 
 show = (lambda text: text) if st.query_params.get("mode") == "raw" else as_text
 one_line = [text for text in MARKDOWN_CORPUS if "\n" not in text]

@@ -12,7 +12,7 @@ from geo.data.io import read_demo, read_targets
 from geo.model.errors import InputError
 from tests.apptest import CATEGORIES, TIMEOUT, map_html
 from tests.conftest import ROOT
-from ui.widgets import as_text
+from ui.markdown import as_text
 
 
 @pytest.fixture

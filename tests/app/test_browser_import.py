@@ -3,6 +3,8 @@ it, and the map and the overview show the imported data (the real app, no networ
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.e2e import CHROMIUM, map_frame, open_page, streamlit_app, wait_idle
@@ -29,23 +31,24 @@ def test_importing_a_market_list_reaches_the_map(page, app_url, tmp_path):
     upload.write_text(MARKETS, encoding="utf-8")
     open_page(page, app_url, "数据导入", "数据导入")
     page.locator('input[type="file"]').first.set_input_files(str(upload))
-    page.get_by_text("markets.csv：3 行").wait_for(timeout=60_000)
+    page.get_by_text("markets.csv · utf-8：3 行").wait_for(timeout=60_000)
     page.get_by_role("button", name="检查").click()
     page.get_by_text("可导入", exact=True).wait_for(timeout=60_000)
     wait_idle(page)
     metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
-    assert metrics == ["2", "1"]
+    assert metrics == ["2", "1", "0"]
     page.get_by_text("替换全部设施", exact=True).click()
     wait_idle(page)
     page.get_by_role("button", name="导入 2 个设施").click()
-    page.get_by_text("已导入 2 个设施（markets.csv）。").wait_for(timeout=60_000)
+    page.get_by_text("已导入 2 个设施（markets.csv，版本 1）。").wait_for(timeout=60_000)
 
     open_page(page, app_url, "地图浏览", "地图浏览")
     frame = map_frame(page)
     assert frame.locator("path.street-boundary").count() == 10
     document = page.locator("iframe").first.get_attribute("srcdoc")
-    assert "新华路智慧菜场" in document and "虹桥智慧菜场" in document
-    assert "远方菜场" not in document
+    in_js = [json.dumps(name)[1:-1] for name in ("新华路智慧菜场", "虹桥智慧菜场", "远方菜场")]
+    assert in_js[0] in document and in_js[1] in document  # tooltips are JSON data
+    assert in_js[2] not in document and "远方菜场" not in document
     notice = page.locator('[data-testid="stAlertContentWarning"]').first.inner_text()
     assert "以下部分仍为演示数据" in notice and "街道边界与人口" in notice
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0

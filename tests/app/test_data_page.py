@@ -30,7 +30,7 @@ from tests.geocode_stub import (
     STUB_KEY,
     geocode_stub,  # noqa: F401 - the fixture
 )
-from ui.widgets import as_text
+from ui.markdown import as_text
 
 ADDRESS = "长宁路1187号"
 #: Two points inside Changning (WGS-84) and one in Pudong, outside the study area.

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import ui.scenarios
 from tests.apptest import TIMEOUT
 from tests.conftest import ROOT
-from ui.widgets import as_text
+from ui.markdown import as_text
 
 
 def _page(name: str) -> AppTest:

@@ -8,15 +8,15 @@ from dataclasses import replace
 
 import pytest
 import streamlit as st
+from geo.data.dataset_io import read_dataset, write_dataset
 from streamlit.testing.v1 import AppTest
 
 import ui.data
 from geo.data.dataset import with_boundaries
-from geo.data.dataset_io import read_dataset, write_dataset
 from geo.data.io import read_targets
 from tests.apptest import TIMEOUT
 from tests.conftest import ROOT
-from ui.widgets import as_text
+from ui.markdown import as_text
 
 LABEL = "![x](http://127.0.0.2:9/x.png) :red[菜场] **b**"
 SOURCE = "[source](http://x) $x^2$ :material/home:"

@@ -14,7 +14,7 @@ from geo.data.store import MAX_NAME_LENGTH, ScenarioStore
 from geo.plan.scenario import Edit, Scenario
 from tests.apptest import TIMEOUT
 from tests.conftest import ROOT
-from ui.widgets import as_text
+from ui.markdown import as_text
 
 FIRST = "新情景 New scenario"
 HOSTILE = ("![x](http://127.0.0.2:9/x.png) [link](http://x) :red[red] :material/home: $x^2$ "

@@ -8,7 +8,7 @@ import string
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.widgets import as_text
+from ui.markdown import as_text
 
 WJ = "\u2060"  # word joiner
 NBSP = "\u00a0"

@@ -87,7 +87,7 @@ def test_a_vrt_inside_a_zip_is_refused(tmp_path):
     path = tmp_path / "a.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("a.geojson", _vrt("/etc/passwd"))
-    with pytest.raises(InputError, match=r"a.geojson: the content is not GEOJSON"):
+    with pytest.raises(InputError, match=r"a.zip: a.geojson: the content is not GEOJSON"):
         read_table(path)
 
 
