@@ -135,6 +135,7 @@ class CheckedRows:
     failed: dict[str, np.ndarray]
     unnamed: np.ndarray
     raw: pd.DataFrame
+    known_categories: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> np.ndarray:
@@ -145,13 +146,17 @@ class CheckedRows:
         """Each row's reasons, joined by "; " ('' for an accepted row)."""
         return join_reasons(self.failed, count=len(self.frame))
 
-    def problems(self, labels: pd.Series) -> list[str]:
-        """One message a failed rule and row, naming the row (``labels``) and the field."""
+    def problems(self, labels: pd.Series, *, rules: Collection[str] | None = None
+                 ) -> list[str]:
+        """One message a failed rule (of ``rules``, default all) and row, naming the row
+        (``labels``) and the field."""
         out = []
-        for position in np.flatnonzero(~self.accepted):
+        chosen = {k: v for k, v in self.failed.items() if rules is None or k in rules}
+        for position in np.flatnonzero(np.logical_or.reduce(
+                [*chosen.values(), np.zeros(len(self.frame), dtype=bool)])):
             raw, label = self.raw.iloc[position], labels.iloc[position]
-            out += [f"{label}: {text}" for key, failed in self.failed.items()
-                    if failed[position] for text in _details(key, raw)]
+            out += [f"{label}: {text}" for key, failed in chosen.items()
+                    if failed[position] for text in _details(key, raw, self.known_categories)]
         return out
 
 
@@ -166,7 +171,7 @@ def join_reasons(failed: Mapping[str, np.ndarray], *, count: int,
     return reasons
 
 
-def _details(key: str, raw: pd.Series) -> list[str]:
+def _details(key: str, raw: pd.Series, known: Collection[str]) -> list[str]:
     """What a failed rule says about one row, naming the field and its value."""
     if key in ("coords", "range"):
         lon, lat = text_numbers(raw[["lon", "lat"]])
@@ -176,9 +181,10 @@ def _details(key: str, raw: pd.Series) -> list[str]:
                 if not (np.isfinite(lat) and abs(lat) <= 90) else [])
     return [{
         "crs": f"crs {raw['crs']!r} is not one of {', '.join([*INPUT_CRS, 'cgcs2000'])}",
-        "outside": f"lon/lat {raw['lon']}, {raw['lat']} is outside the study area",
+        "outside": f"{raw['lon']}, {raw['lat']} lies outside the study area",
         "duplicate": f"duplicate id {normal_id(raw['id'])!r}",
-        "category": f"category {raw['category']!r} is unknown and has no radius",
+        "category": f"category {raw['category']!r} is unknown and has no radius (known: "
+                    f"{', '.join(known)})",
         "capacity": f"capacity {raw['capacity']!r} is not a finite number ≥ 0",
         "status": f"status {raw['status']!r} is not one of {', '.join(FACILITY_STATUSES)}",
     }.get(key, REASONS[key])]
@@ -243,7 +249,7 @@ def check_facility_rows(frame: pd.DataFrame, *, known_categories: Collection[str
         "id": ids, "name": names, "category": raw["category"], "subtype": raw["subtype"],
         "capacity": capacity, "address": raw["address"], "lon": np.round(wlon, 8),
         "lat": np.round(wlat, 8), "crs": "wgs84", "status": status, "source": raw["source"]})
-    return CheckedRows(out, failed, unnamed, raw)
+    return CheckedRows(out, failed, unnamed, raw, tuple(known_categories))
 
 
 def row_warnings(frame: pd.DataFrame, *, accepted: np.ndarray, unnamed: np.ndarray

@@ -24,6 +24,7 @@ import shapely
 
 from geo.data.area import placement_area
 from geo.data.coords import to_wgs84
+from geo.data.rules import cell_text, check_facility_rows, normal_id
 from geo.data.store import checked_name, text_problems
 from geo.engine.coverage import recompute
 from geo.engine.result import CoverageResult
@@ -129,6 +130,23 @@ def _finite(value: float | None) -> bool:
     return value is not None and isinstance(value, int | float) and math.isfinite(value)
 
 
+#: The rules of :mod:`geo.data.rules` an edit of each kind goes through.
+EDIT_RULES = {"add": ("coords", "range", "outside", "category", "capacity"),
+              "move": ("coords", "range", "outside"), "capacity": ("capacity",)}
+
+
+def _rule_problems(label: str, edit: Edit, *, targets: Targets,
+                   area: shapely.Geometry) -> list[str]:
+    """What the facility rows' rules say about an edit's facility fields."""
+    category = edit.category if edit.kind == "add" else next(iter(targets.keys()))
+    row = {"id": edit.facility_id, "name": edit.name, "category": category,
+           "capacity": "" if edit.capacity is None else cell_text(edit.capacity),
+           "lon": cell_text(edit.lon), "lat": cell_text(edit.lat)}
+    checked = check_facility_rows(pd.DataFrame([row]), known_categories=targets.keys(),
+                                  area=area)
+    return checked.problems(pd.Series([label]), rules=EDIT_RULES[edit.kind])
+
+
 def _edit_problems(number: int, edit: Edit, *, ids: dict[str, str], targets: Targets,
                    area: shapely.Geometry) -> list[str]:
     """Problems of one edit (``number`` counts from 1) given the ids known before it."""
@@ -137,36 +155,22 @@ def _edit_problems(number: int, edit: Edit, *, ids: dict[str, str], targets: Tar
         return [f"{label}: unknown kind, expected one of {', '.join(EDIT_KINDS)}"]
     problems = []
     if edit.kind == "add":
-        if not edit.facility_id:
+        if not normal_id(edit.facility_id):
             problems.append(f"{label}: empty id")
-        elif edit.facility_id in ids:
-            problems.append(f"{label}: duplicate id {edit.facility_id!r}")
-        if not edit.name.strip():
-            problems.append(f"{label}: empty name")
-    if edit.kind in ("move", "close", "capacity") and edit.facility_id not in ids:
+        elif normal_id(edit.facility_id) in ids:
+            problems.append(f"{label}: duplicate id {normal_id(edit.facility_id)!r}")
+    if edit.kind in ("move", "close", "capacity") and normal_id(edit.facility_id) not in ids:
         problems.append(f"{label}: no facility with id {edit.facility_id!r}")
-    if edit.kind in ("add", "radius", "target") and edit.category not in targets:
+    if edit.kind in ("radius", "target") and edit.category not in targets:
         problems.append(f"{label}: unknown category {edit.category!r} "
                         f"(known: {', '.join(targets.keys())})")
-    if edit.kind in ("add", "move"):
-        problems += _position_problems(label, edit, area)
-    if edit.kind in ("add", "capacity") and edit.capacity is not None and (
-            not _finite(edit.capacity) or edit.capacity < 0):
-        problems.append(f"{label}: capacity {edit.capacity!r} is not a number ≥ 0")
+    if edit.kind in EDIT_RULES:
+        problems += _rule_problems(label, edit, targets=targets, area=area)
     if edit.kind == "radius" and (not _finite(edit.value) or edit.value <= 0):
         problems.append(f"{label}: radius {edit.value!r} is not a positive number of metres")
     if edit.kind == "target" and (not _finite(edit.value) or not 0 <= edit.value <= 1):
         problems.append(f"{label}: target share {edit.value!r} is not a number from 0 to 1")
     return problems
-
-
-def _position_problems(label: str, edit: Edit, area: shapely.Geometry) -> list[str]:
-    if not (_finite(edit.lon) and _finite(edit.lat)
-            and -180 <= edit.lon <= 180 and -90 <= edit.lat <= 90):
-        return [f"{label}: coordinates {edit.lon!r}, {edit.lat!r} are not a longitude/latitude"]
-    if not area.contains(shapely.Point(edit.lon, edit.lat)):
-        return [f"{label}: {edit.lon:.6f}, {edit.lat:.6f} lies outside the study area"]
-    return []
 
 
 def _validate(scenario: Scenario, facilities: pd.DataFrame, targets: Targets,
@@ -177,12 +181,15 @@ def _validate(scenario: Scenario, facilities: pd.DataFrame, targets: Targets,
         found = _edit_problems(number, edit, ids=ids, targets=targets, area=area)
         problems += found
         if edit.kind == "add" and not found:
-            ids[edit.facility_id] = edit.category
+            ids[normal_id(edit.facility_id)] = edit.category
     raise_if_problems(problems, context=f"scenario {scenario.name!r}")
 
 
-def _added_row(edit: Edit) -> dict[str, Any]:
-    return {"id": edit.facility_id, "name": edit.name, "category": edit.category,
+def _added_row(edit: Edit, targets: Targets) -> dict[str, Any]:
+    """The facility an "add" edit makes; unnamed, it is named as the rules name one."""
+    facility_id = normal_id(edit.facility_id)
+    name = edit.name.strip() or f"{targets[edit.category].label('zh')} ({facility_id})"
+    return {"id": facility_id, "name": name, "category": edit.category,
             "subtype": edit.subtype, "capacity": edit.capacity if edit.capacity is not None
             else np.nan, "address": edit.address, "lon": edit.lon, "lat": edit.lat,
             "crs": "wgs84", "status": "planned", "source": SCENARIO_SOURCE}
@@ -209,9 +216,10 @@ def apply_scenario(scenario: Scenario, *, facilities: gpd.GeoDataFrame, targets:
     frame = pd.DataFrame(facilities.drop(columns="geometry")).reset_index(drop=True)
     radii, shares = {}, {}
     for edit in scenario.edits:
-        at = frame["id"] == edit.facility_id
+        at = frame["id"] == normal_id(edit.facility_id)
         if edit.kind == "add":
-            frame = pd.concat([frame, pd.DataFrame([_added_row(edit)])], ignore_index=True)
+            frame = pd.concat([frame, pd.DataFrame([_added_row(edit, targets)])],
+                              ignore_index=True)
         elif edit.kind == "move":
             frame.loc[at, ["lon", "lat"]] = [edit.lon, edit.lat]
         elif edit.kind == "close":
@@ -245,8 +253,8 @@ def edited_categories(scenario: Scenario, facilities: pd.DataFrame) -> set[str]:
     touched = set()
     for edit in scenario.edits:
         if edit.kind == "add":
-            category_of[edit.facility_id] = edit.category
-        touched.add(edit.category or category_of.get(edit.facility_id, ""))
+            category_of[normal_id(edit.facility_id)] = edit.category
+        touched.add(edit.category or category_of.get(normal_id(edit.facility_id), ""))
     return touched - {""}
 
 

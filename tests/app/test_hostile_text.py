@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 import streamlit as st
-from geo.data.dataset_io import read_dataset, write_dataset
 from streamlit.testing.v1 import AppTest
 
 import ui.data
 from geo.data.dataset import with_boundaries
+from geo.data.dataset_store import DatasetStore
 from geo.data.io import read_targets
 from tests.apptest import TIMEOUT
 from tests.conftest import ROOT
@@ -25,17 +25,19 @@ CODE = "310105001000"
 
 
 @pytest.fixture
-def hostile(monkeypatch, _no_stored_dataset):
+def hostile(monkeypatch):
     """Targets whose market label and radius source are Markdown; a stored dataset whose street
     CODE is named with Markdown and HTML."""
     targets = read_targets()
     market = replace(targets["market"], label_zh=LABEL, label_en=LABEL, radius_source=SOURCE)
     targets = replace(targets, categories={**targets.categories, "market": market})
     monkeypatch.setattr(ui.data, "read_targets", lambda: targets)
-    dataset = read_dataset(targets, _no_stored_dataset)
+    store = DatasetStore()
+    dataset = store.read(targets)
     streets = dataset.streets.copy()
     streets.loc[streets["code"] == CODE, "name"] = STREET
-    write_dataset(with_boundaries(dataset, streets, origin="test"), _no_stored_dataset)
+    store.save(with_boundaries(dataset, streets, origin="test"), base_version=0, user="test",
+               summary={})
     st.cache_data.clear()
     yield
     st.cache_data.clear()

@@ -105,7 +105,7 @@ def test_reasons_join_in_rule_order_and_problems_name_the_field():
         "coordinates out of range; unknown category; capacity is not a finite number ≥ 0"]
     assert checked.problems(pd.Series(["row 2 (id=a)"])) == [
         "row 2 (id=a): lon '200' is not a longitude from -180 to 180",
-        "row 2 (id=a): category 'zoo' is unknown and has no radius",
+        "row 2 (id=a): category 'zoo' is unknown and has no radius (known: market, parking)",
         "row 2 (id=a): capacity '-1' is not a finite number ≥ 0"]
     assert set(REASONS) >= set(checked.failed)
 

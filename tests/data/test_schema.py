@@ -62,7 +62,8 @@ def test_every_row_problem_is_named_with_row_and_field():
     assert str(caught.value).splitlines() == [
         "facilities file f.csv: 8 problem(s)",
         "  - row 3 (id=１): duplicate id '1'",
-        "  - row 4 (id=4): category 'school' is unknown and has no radius",
+        "  - row 4 (id=4): category 'school' is unknown and has no radius (known: market, "
+        "parking)",
         "  - row 5 (id=5): lon '200' is not a longitude from -180 to 180",
         "  - row 6 (id=6): lat 'north' is not a latitude from -90 to 90",
         "  - row 7 (id=7): crs 'utm' is not one of wgs84, gcj02, bd09, cgcs2000",

@@ -87,10 +87,11 @@ def test_every_bad_edit_is_reported_and_nothing_applied(baseline, targets, area)
     message = str(caught.value)
     assert message.startswith("scenario '坏': 7 problem(s)")
     for expected in ["edit 1 (add): duplicate id 'm1'",
-                     "edit 2 (add): unknown category 'zoo' (known: market, parking)",
+                     "edit 2 (add): category 'zoo' is unknown and has no radius (known: market, "
+                     "parking)",
                      "edit 3 (add): ", "lies outside the study area",
                      "edit 4 (move): no facility with id 'nope'",
-                     "edit 5 (capacity): capacity -1 is not a number ≥ 0",
+                     "edit 5 (capacity): capacity '-1' is not a finite number ≥ 0",
                      "edit 6 (radius): radius 0 is not a positive number of metres",
                      "edit 7 (target): target share 1.5 is not a number from 0 to 1"]:
         assert expected in message

@@ -128,8 +128,8 @@ def test_huge_numbers_become_infinite_and_are_refused_when_applied(two_streets, 
         apply_scenario(scenario, facilities=market_and_parking, targets=targets,
                        area=placement_area(two_streets, targets))
     assert str(caught.value).splitlines()[1:] == [
-        "  - edit 1 (add): coordinates inf, 31.2 are not a longitude/latitude",
-        "  - edit 1 (add): capacity -inf is not a number ≥ 0",
+        "  - edit 1 (add): lon 'inf' is not a longitude from -180 to 180",
+        "  - edit 1 (add): capacity '-inf' is not a finite number ≥ 0",
         "  - edit 2 (radius): radius inf is not a positive number of metres",
         "  - edit 3 (target): target share nan is not a number from 0 to 1",
     ]
