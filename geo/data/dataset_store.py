@@ -339,8 +339,12 @@ class DatasetStore:
                 raise StaleVersion(base=base_version, current=current)
             keys = []
             for (key, data), frame in zip(payloads, keys_frames, strict=True):
-                conn.execute("INSERT OR IGNORE INTO layers (key, rows, payload) "
-                             "VALUES (?, ?, ?)", (key, len(frame), data))
+                # stored once per content; a stored copy that no longer matches its hash
+                # (a damaged file) is written again
+                conn.execute("INSERT INTO layers (key, rows, payload) VALUES (?, ?, ?) "
+                             "ON CONFLICT(key) DO UPDATE SET rows = excluded.rows, "
+                             "payload = excluded.payload WHERE payload != excluded.payload",
+                             (key, len(frame), data))
                 keys.append(key)
             number = current + 1
             conn.execute("INSERT INTO versions (version, created, user, summary, origins, "
@@ -361,16 +365,21 @@ class DatasetStore:
         if to == 0:
             return self.restore_demo(targets, user=user)
         old = self.read(targets, version=to)
-        current = self.read(targets)
+        current = self._current_or_nothing(targets, like=old)
         return self.save(old, base_version=None, user=user, summary=change_summary(
             current, old, action="rollback", detail=f"to version {to}"))
+
+    def _current_or_nothing(self, targets: Targets, *, like: Dataset) -> Dataset:
+        """The newest version, or an empty dataset when it cannot be read (a damaged newest
+        version is exactly when rolling back or restoring is wanted)."""
+        try:
+            return self.read(targets)
+        except InputError:
+            return demo_dataset(like.streets.iloc[0:0], like.facilities.iloc[0:0])
 
     def restore_demo(self, targets: Targets, *, user: str) -> int:
         """A new version holding the embedded demo data; its number."""
         demo = demo_dataset(*read_demo(targets))
-        try:
-            current = self.read(targets)
-        except InputError:  # a damaged newest version is exactly when the demo is wanted
-            current = demo_dataset(demo.streets.iloc[0:0], demo.facilities.iloc[0:0])
+        current = self._current_or_nothing(targets, like=demo)
         return self.save(demo, base_version=None, user=user, summary=change_summary(
             current, demo, action="restore-demo", detail=DEMO))
