@@ -12,21 +12,19 @@ import streamlit as st
 
 from geo.data.area import placement_area
 from geo.data.dataset import with_boundaries
-from geo.data.dataset_store import StaleVersion, change_summary
 from geo.data.io import boundary_field_defaults
 from geo.data.rules import inside_area
 from geo.data.schema import boundary_problems, normalize_boundaries
-from geo.data.store import StoreError
 from geo.model.config import METRIC_CRS
 from geo.model.errors import InputError
 from geo.model.targets import Targets
 from layers.folium_layers import base_map, street_layer
 from layers.offline import standalone_html
-from ui.data import dataset_store, load_dataset, user_name
+from ui.data import dataset_store, load_dataset
 from ui.i18n import t
 from ui.markdown import as_text
 from ui.uploads import parsed_features, upload_parts
-from ui.versions import saved
+from ui.versions import save_version, saved
 from ui.widgets import or_error, show_table
 
 __all__ = ["boundaries_panel"]
@@ -89,18 +87,9 @@ def _save(streets: gpd.GeoDataFrame, *, name: str, base_version: int,
                                 dataset.facilities["lon"].to_numpy(),
                                 dataset.facilities["lat"].to_numpy())).sum())
     new = with_boundaries(dataset, streets, origin=f"{name} ({datetime.now():%Y-%m-%d %H:%M})")
-    try:
-        version = dataset_store().save(new, base_version=base_version, user=user_name(),
-                                       summary=change_summary(dataset, new,
-                                                              action="boundaries", detail=name))
-    except StaleVersion as exc:
-        st.error(t(f"上传后数据已被更改（版本 {exc.base} → {exc.current}），未保存：请重新上传。",
-                   f"The data changed since the upload (version {exc.base} → {exc.current}); "
-                   f"nothing was saved: upload again."))
-        return
-    except (OSError, StoreError) as exc:
-        st.error(t("保存失败，原数据未改变：", "Saving failed; the data is unchanged:"))
-        st.code(str(exc), language=None)
+    version = save_version(new, before=dataset, base_version=base_version, action="boundaries",
+                           detail=name, again=("请重新上传。", "upload again."))
+    if version is None:
         return
     extra = t(f"；{outside} 个设施在新的研究范围之外", f"; {outside} facilities lie outside "
                                                        f"the new study area") if outside else ""

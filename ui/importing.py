@@ -15,20 +15,18 @@ import streamlit as st
 
 from geo.data.area import placement_area
 from geo.data.dataset import FACILITY_MODES, Dataset, prefix_ids, with_facilities
-from geo.data.dataset_store import StaleVersion, change_summary
 from geo.data.geocode import GEOCODE_CACHE, PROVIDER_NAMES, Geocoder, geocoder_for
 from geo.data.importer import ImportReport, import_facilities
 from geo.data.io import TableRead
 from geo.data.mapping import FIELD_ALIASES, IGNORE, class_table, parse_crs, suggest_mapping
 from geo.data.rules import INTERNAL_COLUMNS, REASONS
-from geo.data.store import StoreError
 from geo.model.targets import Targets
 from ui.controls import secrets
-from ui.data import dataset_store, load_dataset, user_name
+from ui.data import dataset_store, load_dataset
 from ui.i18n import column_label, lang, t
 from ui.markdown import as_text
 from ui.uploads import parsed_table, upload_parts
-from ui.versions import saved
+from ui.versions import save_version, saved
 from ui.widgets import or_error, show_table
 
 __all__ = ["facilities_panel"]
@@ -315,19 +313,10 @@ def apply_facilities(report: ImportReport, choices: FacilityChoices, *, name: st
                                          mode=mode, origin=_origin(name)))
     if new is None:
         return
-    try:
-        version = dataset_store().save(new, base_version=base_version, user=user_name(),
-                                       summary=change_summary(dataset, new, action="import",
-                                                              detail=f"{name} ({mode})"))
-    except StaleVersion as exc:
-        st.error(t(f"检查后数据已被更改（版本 {exc.base} → {exc.current}），未保存：请重新检查。",
-                   f"The data changed after the check (version {exc.base} → {exc.current}); "
-                   f"nothing was saved: check again."))
+    version = save_version(new, before=dataset, base_version=base_version, action="import",
+                           detail=f"{name} ({mode})", again=("请重新检查。", "check again."))
+    if version is None:
         st.session_state.pop("fac_report", None)
-        return
-    except (OSError, StoreError) as exc:
-        st.error(t("保存失败，原数据未改变：", "Saving failed; the data is unchanged:"))
-        st.code(str(exc), language=None)
         return
     saved(t(f"已导入 {len(report.accepted)} 个设施（{as_text(name)}，版本 {version}）。",
             f"Imported {len(report.accepted)} facilities ({as_text(name)}, version {version})."))

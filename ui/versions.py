@@ -8,14 +8,22 @@ import pandas as pd
 import streamlit as st
 
 from geo.data.dataset import Dataset
-from geo.data.dataset_store import VersionInfo
+from geo.data.dataset_store import StaleVersion, VersionInfo, change_summary
 from geo.data.store import StoreError
 from geo.model.errors import InputError
 from geo.model.targets import Targets
 from ui.data import dataset_store, load_dataset, user_name
 from ui.i18n import category_label, t
 
-__all__ = ["current_panel", "dataset_guard", "dataset_table", "saved", "versions_panel"]
+__all__ = [
+    "current_panel",
+    "dataset_guard",
+    "dataset_table",
+    "failed",
+    "save_version",
+    "saved",
+    "versions_panel",
+]
 
 ACTIONS = {"import": ("导入设施", "facilities imported"),
            "boundaries": ("替换街道边界", "boundaries replaced"),
@@ -26,6 +34,30 @@ ACTIONS = {"import": ("导入设施", "facilities imported"),
 def saved(message: str) -> None:
     """Remember a success message for the next run (the page reruns after a change)."""
     st.session_state["data_saved"] = message
+
+
+def failed(message: str, exc: BaseException) -> None:
+    """An error message and, as plain text below it, what went wrong."""
+    st.error(message)
+    st.code(str(exc), language=None)
+
+
+def save_version(new: Dataset, *, before: Dataset, base_version: int, action: str,
+                 detail: str, again: tuple[str, str]) -> int | None:
+    """Store ``new`` (built on ``before``, checked against ``base_version``) as the next
+    version and return its number; when another change landed since, or the store cannot be
+    written, say so (``again``: what the user does next, Chinese and English) and return None."""
+    try:
+        return dataset_store().save(new, base_version=base_version, user=user_name(),
+                                    summary=change_summary(before, new, action=action,
+                                                           detail=detail))
+    except StaleVersion as exc:
+        st.error(t(f"数据已被更改（版本 {exc.base} → {exc.current}），未保存：{again[0]}",
+                   f"The data changed meanwhile (version {exc.base} → {exc.current}); nothing "
+                   f"was saved: {again[1]}"))
+    except (OSError, StoreError) as exc:
+        failed(t("保存失败，原数据未改变：", "Saving failed; the data is unchanged:"), exc)
+    return None
 
 
 def _origin_text(origins: tuple[str, ...]) -> str:
@@ -74,8 +106,7 @@ def versions_panel(targets: Targets, *, key: str = "versions") -> None:
     try:
         versions = store.versions()
     except StoreError as exc:
-        st.error(t("版本记录无法读取：", "The versions cannot be read: "))
-        st.code(str(exc), language=None)
+        failed(t("版本记录无法读取：", "The versions cannot be read: "), exc)
         versions = []
     if versions:
         st.dataframe(versions_table(versions), hide_index=True)
@@ -91,8 +122,7 @@ def versions_panel(targets: Targets, *, key: str = "versions") -> None:
         try:
             version = store.rollback(target, targets, user=user_name())
         except (InputError, StoreError) as exc:
-            st.error(t("回退失败，数据未改变：", "Rolling back failed; the data is unchanged:"))
-            st.code(str(exc), language=None)
+            failed(t("回退失败，数据未改变：", "Rolling back failed; the data is unchanged:"), exc)
             return
         saved(t(f"已回退到版本 {target}（新版本 {version}）。",
                 f"Rolled back to version {target} (new version {version})."))
@@ -119,10 +149,9 @@ def dataset_guard(targets: Targets) -> Dataset:
     try:
         return load_dataset()
     except (InputError, StoreError) as exc:
-        st.error(t("当前数据无法加载。可回退到以前的版本或恢复演示数据：",
-                   "The current data cannot be loaded. Roll back to an earlier version or "
-                   "restore the demo data:"))
-        st.code(str(exc), language=None)
+        failed(t("当前数据无法加载。可回退到以前的版本或恢复演示数据：",
+                 "The current data cannot be loaded. Roll back to an earlier version or "
+                 "restore the demo data:"), exc)
         versions_panel(targets, key="recover")
         if st.button(t("恢复演示数据", "Restore the demo data"), key="recover_demo"):
             _restore_demo(targets)

@@ -20,8 +20,8 @@ import io
 import json
 import os
 import sqlite3
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,7 @@ import pyogrio
 from geo.data.dataset import DEMO, Dataset, demo_dataset
 from geo.data.io import read_demo
 from geo.data.schema import BOUNDARY_COLUMNS, normalize_facilities
-from geo.data.store import StoreError, prepare_folder, sqlite_connection
+from geo.data.store import StoreError, prepare_folder, sqlite_connection, write_transaction
 from geo.model import config
 from geo.model.errors import InputError
 from geo.model.targets import Targets
@@ -199,18 +199,6 @@ class DatasetStore:
     def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
         return sqlite_connection(self.path, what=WHAT, synchronous_full=True)
 
-    @staticmethod
-    @contextmanager
-    def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
     # -- reading ---------------------------------------------------------------------------
 
     def current_version(self) -> int:
@@ -333,7 +321,7 @@ class DatasetStore:
         keys_frames = (dataset.streets[BOUNDARY_COLUMNS], dataset.facilities)
         payloads = [_payload(gpd.GeoDataFrame(frame)) for frame in keys_frames]
         self._create()
-        with self._connect() as conn, self._transaction(conn):
+        with self._connect() as conn, write_transaction(conn):
             current = self._current(conn)
             if base_version is not None and base_version != current:
                 raise StaleVersion(base=base_version, current=current)

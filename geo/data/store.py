@@ -23,7 +23,8 @@ from geo.model.config import SCENARIO_DB
 from geo.model.errors import InputError, raise_if_problems
 
 __all__ = ["BUSY_TIMEOUT_S", "MAX_NAME_LENGTH", "ScenarioStore", "StoreError", "StoredScenario",
-           "checked_name", "prepare_folder", "sqlite_connection", "text_problems"]
+           "checked_name", "prepare_folder", "sqlite_connection", "text_problems",
+           "write_transaction"]
 
 #: Longest scenario name, in characters, after stripping surrounding whitespace.
 MAX_NAME_LENGTH = 200
@@ -72,6 +73,21 @@ def sqlite_connection(path: Path, *, what: str, synchronous_full: bool = False,
     finally:
         if conn is not None:
             conn.close()
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` on an autocommit connection (see
+    :func:`sqlite_connection`), or ``ROLLBACK`` when anything goes wrong: a write lands whole or
+    not at all, even when the process is killed half-way."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class StoreError(RuntimeError):
@@ -188,7 +204,7 @@ class ScenarioStore:
         prepare_folder(self.path, what=WHAT)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-            with self._transaction(conn):
+            with write_transaction(conn):
                 conn.execute(_SCHEMA)
 
     def __repr__(self) -> str:
@@ -199,19 +215,6 @@ class ScenarioStore:
     def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
         """A fresh connection (``synchronous=FULL``), closed afterwards."""
         return sqlite_connection(self.path, what=WHAT, synchronous_full=True)
-
-    @staticmethod
-    @contextmanager
-    def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` when anything goes wrong."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     def _scenario(self, row: tuple) -> StoredScenario:
         """A row of ``_COLUMNS`` as a :class:`StoredScenario`."""
@@ -263,7 +266,7 @@ class ScenarioStore:
         """
         name, text = _validate(name, description, body)
         now = _utc_now()
-        with self._connect() as conn, self._transaction(conn):
+        with self._connect() as conn, write_transaction(conn):
             if scenario_id is None:
                 cursor = conn.execute(
                     "INSERT INTO scenarios (name, description, body, created_at, updated_at)"
@@ -297,7 +300,7 @@ class ScenarioStore:
 
     def delete(self, scenario_id: int) -> None:
         """Delete saved scenario ``scenario_id``; :class:`InputError` when there is none."""
-        with self._connect() as conn, self._transaction(conn):
+        with self._connect() as conn, write_transaction(conn):
             cursor = conn.execute("DELETE FROM scenarios WHERE id = ?", (scenario_id,))
             if cursor.rowcount != 1:
                 raise _missing(scenario_id)

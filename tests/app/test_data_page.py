@@ -150,7 +150,7 @@ def test_an_import_checked_against_an_older_version_is_refused(page, two_streets
     at.button(key="fac_apply").click().run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == [
-        "检查后数据已被更改（版本 0 → 1），未保存：请重新检查。"]
+        "数据已被更改（版本 0 → 1），未保存：请重新检查。"]
     assert _version() == 1
     assert [v.user for v in DatasetStore(config.DATASET_DB).versions()] == ["someone else"]
 

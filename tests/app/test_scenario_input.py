@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 import ui.scenarios
 from geo.data.store import MAX_NAME_LENGTH, ScenarioStore
 from geo.plan.scenario import Edit, Scenario
-from tests.apptest import TIMEOUT
+from tests.apptest import TIMEOUT, edit_lines, scenario_page
 from tests.conftest import ROOT
 from ui.markdown import as_text
 
@@ -24,16 +24,10 @@ POINT = {"type": "Point", "coordinates": [121.37, 31.20]}
 
 @pytest.fixture
 def page(tmp_path, monkeypatch) -> AppTest:
-    monkeypatch.setattr(ui.scenarios, "SCENARIO_DB", tmp_path / "scenarios.sqlite")
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "pages" / "scenarios.py"), default_timeout=TIMEOUT).run()
-    assert not at.exception, at.exception
-    yield at
-    st.cache_resource.clear()
+    yield from scenario_page(tmp_path / "scenarios.sqlite", monkeypatch)
 
 
-def _edits(at: AppTest) -> list[str]:
-    return [m.value for m in at.text if m.value[:1].isdigit()]
+_edits = edit_lines
 
 
 def _errors(at: AppTest) -> list[str]:

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import ui.scenarios
 from geo.data.store import ScenarioStore
-from tests.apptest import TIMEOUT
-from tests.conftest import ROOT
+from tests.apptest import edit_lines, scenario_page
 
 
 @pytest.fixture
 def page(tmp_path, monkeypatch) -> AppTest:
-    monkeypatch.setattr(ui.scenarios, "SCENARIO_DB", tmp_path / "scenarios.sqlite")
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "pages" / "scenarios.py"), default_timeout=TIMEOUT).run()
-    assert not at.exception, at.exception
-    yield at
-    st.cache_resource.clear()
+    yield from scenario_page(tmp_path / "scenarios.sqlite", monkeypatch)
 
 
-def _edits(at: AppTest) -> list[str]:
-    return [m.value for m in at.text if m.value[:1].isdigit()]
+_edits = edit_lines
 
 
 def _changed_streets(at: AppTest) -> list[str]:
