@@ -12,6 +12,7 @@ import streamlit as st
 
 from geo.data.dataset import Dataset
 from geo.data.dataset_store import DatasetStore, local_user
+from geo.data.files import clean_stale_temp
 from geo.data.io import read_targets
 from geo.engine.coverage import compute_coverage
 from geo.engine.result import CoverageResult
@@ -58,8 +59,10 @@ def user_name() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _migrated(path: str) -> bool:
-    """An earlier release's dataset.gpkg moved into the store, once a process."""
+def _started(path: str) -> bool:
+    """Once a server process: what killed processes left in the temporary folder removed, an
+    earlier release's dataset.gpkg moved into the store."""
+    clean_stale_temp()
     DatasetStore(path).migrate_legacy(config.DATASET_FILE, _targets(), user=user_name())
     return True
 
@@ -67,7 +70,7 @@ def _migrated(path: str) -> bool:
 def dataset_store() -> DatasetStore:
     """The store of the dataset versions (``CHANGNING_STATE_DIR``/dataset.sqlite)."""
     store = DatasetStore(config.DATASET_DB)
-    _migrated(str(store.path))
+    _started(str(store.path))
     return store
 
 

@@ -314,3 +314,68 @@ def test_every_rejection_reason_has_a_chinese_label():
     from ui.importing import REASONS_ZH
 
     assert set(REASONS_ZH) == set(REASONS)
+
+
+def test_an_upload_is_parsed_once_whatever_the_widgets_do(page, monkeypatch):
+    import ui.uploads
+
+    calls = []
+    real = ui.uploads.read_table
+    monkeypatch.setattr(ui.uploads, "read_table", lambda *a, **k: calls.append(1) or real(*a, **k))
+    st.cache_data.clear()
+    at = _upload(page, "fac_upload", "菜场.csv", _gcj_sheet(), "text/csv")
+    _choose_market_gcj(at)
+    at.selectbox(key="fac_crs").set_value("bd09").run()
+    at.button(key="fac_check").click().run()
+    at.radio(key="fac_mode").set_value("append").run()
+    assert not at.exception, at.exception
+    assert len(calls) == 1
+
+
+def test_a_workbook_with_two_sheets_asks_which_one(page):
+    buffer = io.BytesIO()
+    frame = pd.read_csv(io.BytesIO(_gcj_sheet()), encoding="utf-8-sig", dtype=str)
+    with pd.ExcelWriter(buffer) as writer:
+        frame.to_excel(writer, sheet_name="一月", index=False)
+        frame.iloc[:1].to_excel(writer, sheet_name="二月", index=False)
+    at = _upload(page, "fac_upload", "两表.xlsx", buffer.getvalue(),
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    picker = next(s for s in at.selectbox if s.key.startswith("fac_part_"))
+    assert picker.options == ["一月", "二月"] and picker.value is None
+    assert [i.value for i in at.info] == ["请选择要读取的工作表或图层。"]
+    picker.set_value("二月").run()
+    assert any(c.value.startswith(f"{as_text('两表.xlsx')} · 二月：1 行") for c in at.caption)
+
+
+def test_one_category_for_every_row_is_never_a_silent_default(page):
+    sheet = pd.DataFrame({"name": ["a"], "lon": ["121.40"], "lat": ["31.21"]})
+    at = _upload(page, "fac_upload", "a.csv", sheet.to_csv(index=False).encode(), "text/csv")
+    assert at.radio(key="fac_category_how").value == "one"  # no class column to read
+    assert at.selectbox(key="fac_category").value is None
+    assert at.button(key="fac_check").disabled
+
+
+@pytest.mark.realdata
+def test_the_real_osm_pois_get_their_classes_mapped_and_the_rest_ignored(page):
+    from geo.data.osm import OSM_CLASS_CATEGORIES
+    from tests.conftest import shared_file
+
+    path = shared_file("data", "osm", "changning_pois.geojson")
+    at = _upload(page, "fac_upload", path.name, path.read_bytes(), "application/geo+json")
+    assert at.radio(key="fac_category_how").value == "column"
+    column = next(s for s in at.selectbox if s.key.startswith("fac_class_column_"))
+    assert column.value == "fclass"
+    chosen = {c: next(m for m in at.multiselect if m.key.startswith(f"fac_classes_{c}_")).value
+              for c in ("market", "sports", "parking", "charger", "canteen")}
+    expected = {c: sorted(k for k, v in OSM_CLASS_CATEGORIES.items() if v == c)
+                for c in chosen}
+    frame = gpd.read_file(path)
+    present = set(frame["fclass"])
+    assert {c: sorted(v) for c, v in chosen.items()} == {
+        c: [k for k in v if k in present] for c, v in expected.items()}
+    at.button(key="fac_check").click().run()
+    assert not at.exception, at.exception
+    mapped = frame["fclass"].isin(list(OSM_CLASS_CATEGORIES))
+    metrics = _metrics(at)
+    assert int(metrics["已忽略"]) == int((~mapped).sum())
+    assert int(metrics["可导入"]) + int(metrics["被拒绝"]) == int(mapped.sum())
