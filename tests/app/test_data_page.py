@@ -109,12 +109,12 @@ def test_a_gcj02_market_list_is_checked_and_replaces_the_demo_markets(page):
     assert list(rejected["reason"]) == ["outside the study area"]
     reasons = next(d.value for d in at.dataframe if "原因" in d.value.columns)
     assert reasons.to_dict("list") == {"原因": ["不在研究范围内"], "行数": [1]}
-    assert [i.value for i in at.info] == ["1 × unnamed: named from its category and id"]
+    assert [i.value for i in at.info] == [as_text("1 × unnamed: named from its category and id")]
     assert at.get("download_button")
     at.radio(key="fac_mode").set_value("replace_categories").run()
     at.button(key="fac_apply").click().run()
     assert not at.exception, at.exception
-    assert [s.value for s in at.success] == ["已导入 3 个设施（菜场.csv，版本 1）。"]
+    assert [s.value for s in at.success] == [f"已导入 3 个设施（{as_text('菜场.csv')}，版本 1）。"]
     assert not [b for b in at.button if b.key == "fac_apply"]  # imported once, not twice
 
     targets = read_targets()
@@ -219,7 +219,8 @@ def test_official_boundaries_in_utm_replace_the_demo_and_the_demo_comes_back(pag
     assert list(stored.streets["name"]) == ["街道1", "街道2"]
     assert list(stored.streets["population"]) == [1000.0, 2000.0]
     assert stored.boundaries_origin.startswith("streets.geojson (")
-    assert at.success[0].value.startswith("已导入街道边界（streets.geojson，版本 1）；")
+    name = as_text("streets.geojson")
+    assert at.success[0].value.startswith(f"已导入街道边界（{name}，版本 1）；")
     # back to the demo (version 0), after saying yes: a new version, the import kept
     assert at.selectbox(key="versions_to").options == ["0（演示数据）"]
     assert at.button(key="versions_rollback").disabled
@@ -239,7 +240,7 @@ def test_overlapping_boundaries_are_reported(page):
                                 shapely.box(x + 900, y, x + 2000, y + 1000)])
     at = _upload(page, "bnd_upload", "overlap.geojson", data, "application/geo+json")
     assert [w.value for w in at.warning if "overlap" in w.value] == [
-        "街道1 (310105900001) and 街道2 (310105900002) overlap by 100,000 m²"]
+        as_text("街道1 (310105900001) and 街道2 (310105900002) overlap by 100,000 m²")]
 
 
 def test_boundaries_without_a_code_field_say_so(page):
