@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 SNIFF_BYTES = 64 * 1024
+GARBLE_SAMPLE = 256 * 1024
 #: Encodings tried by detection when the text is neither UTF-8 nor marked by a BOM.
 DETECTED_ENCODINGS = ["big5", "shift_jis", "euc_kr", "utf_16", "gb18030", "cp1252"]
 DRIVERS = {"geojson": "GeoJSON", "gpkg": "GPKG", "shp": "ESRI Shapefile"}
@@ -51,9 +52,11 @@ DRIVERS = {"geojson": "GeoJSON", "gpkg": "GPKG", "shp": "ESRI Shapefile"}
 
 def looks_garbled(text: str) -> bool:
     """Whether decoded text looks like it was decoded with the wrong encoding: replacement or
-    control characters, kana scattered in Chinese text, or many rare ideographs."""
+    control characters, kana scattered in Chinese text, or many rare ideographs. Only the
+    first :data:`GARBLE_SAMPLE` characters are looked at: a wrong encoding shows at once."""
+    text = text[:GARBLE_SAMPLE]
     if "\ufffd" in text or any(unicodedata.category(c) in ("Cc", "Co") and c not in "\t\r\n"
-                               for c in text[:SNIFF_BYTES]):
+                               for c in text):
         return True
     han = [c for c in text if "\u3400" <= c <= "\u9fff"]
     kana = sum("\u3040" <= c <= "\u30ff" for c in text)

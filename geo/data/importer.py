@@ -28,13 +28,13 @@ from geo.data.mapping import IGNORE, category_of, suggest_mapping
 from geo.data.rules import (
     INTERNAL_COLUMNS,
     REASONS,
-    cell_text,
     check_facility_rows,
     facility_ids,
     inside_area,
     join_reasons,
     row_warnings,
     text_numbers,
+    texts,
 )
 from geo.data.schema import FACILITY_COLUMNS
 from geo.model.config import STORAGE_CRS
@@ -127,7 +127,7 @@ def _categories(frame: pd.DataFrame, mapping: Mapping[str, str], *, category: st
     if column not in frame.columns:
         raise InputError(f"--category-field {column!r}: no such column "
                          f"(columns: {', '.join(map(str, frame.columns))})")
-    classes = frame[column].map(cell_text).astype(object)
+    classes = texts(frame[column])
     return category_of(classes, category_map), classes
 
 
@@ -259,8 +259,7 @@ def import_facilities(frame: pd.DataFrame, *, known_categories: Collection[str],
     ignored = (categories == IGNORE).to_numpy()
     ignored_classes = classes[ignored].value_counts(sort=True)
     frame, categories = frame[~ignored].reset_index(drop=True), categories[~ignored]
-    text = {f: frame[c].map(cell_text).astype(object) for f, c in mapping.items()
-            if c in frame.columns}
+    text = {f: texts(frame[c]) for f, c in mapping.items() if c in frame.columns}
     x, y, lon, lat, no_coordinates, row_crs = _row_coordinates(
         frame, text, has_coordinates=has_coordinates, crs=crs)
     blank = pd.Series([""] * len(frame), dtype=object)

@@ -26,7 +26,7 @@ from geo.data.files import FileLimits, unpacked, user_file
 from geo.data.formats import list_parts, read_features, read_sheet, read_text_table
 from geo.data.importer import ImportReport
 from geo.data.mapping import check_category_map
-from geo.data.rules import PART_COLUMN, ROW_COLUMN, SHAPE_COLUMN, cell_text
+from geo.data.rules import PART_COLUMN, ROW_COLUMN, SHAPE_COLUMN, texts
 from geo.data.schema import normalize_boundaries, normalize_facilities
 from geo.model.config import DEMO_BOUNDARIES, DEMO_FACILITY_FILES, STORAGE_CRS, TARGETS_FILE
 from geo.model.errors import InputError
@@ -123,7 +123,7 @@ def points_table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     points[area] = shapely.point_on_surface(points[area])
     lon, lat = shapely.get_x(points), shapely.get_y(points)
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).iloc[order].reset_index(drop=True)
-    table = table.map(cell_text).astype(object) if len(table.columns) else table
+    table = pd.DataFrame({c: texts(table[c]) for c in table.columns}, index=table.index)
     if "lon" not in table and "lat" not in table:
         table["lon"] = [f"{v:.9f}" if np.isfinite(v) else "" for v in lon]
         table["lat"] = [f"{v:.9f}" if np.isfinite(v) else "" for v in lat]

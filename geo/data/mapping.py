@@ -16,7 +16,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from geo.data.osm import OSM_CLASS_CATEGORIES
-from geo.data.rules import cell_text
+from geo.data.rules import cell_text, texts
 from geo.model.errors import InputError
 
 __all__ = [
@@ -144,7 +144,7 @@ def category_of(values: pd.Series, category_map: Mapping[str, str] | None = None
                 return folded[_norm(value)]
         return value
 
-    text = values.map(cell_text)
+    text = texts(values)
     meaning = {value: one(value) for value in pd.unique(text)}
     return text.map(meaning).astype(object)
 
@@ -176,7 +176,7 @@ def class_table(values: pd.Series, *, known_categories: Collection[str],
                 category_map: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Each distinct source class with its row count and the category it maps to: the map's,
     the known alias's, or :data:`IGNORE` when neither knows it. Most rows first."""
-    counts = values.map(cell_text).value_counts(sort=True)
+    counts = texts(values).value_counts(sort=True)
     categories = category_of(pd.Series(counts.index, dtype=object), category_map)
     categories = [c if c in known_categories or c == IGNORE else IGNORE for c in categories]
     return pd.DataFrame({"class": list(counts.index), "rows": counts.to_numpy(),

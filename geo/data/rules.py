@@ -45,6 +45,7 @@ __all__ = [
     "row_numbers",
     "row_warnings",
     "text_numbers",
+    "texts",
 ]
 
 #: Why a row is rejected: rule key → the reason written in rejected.csv and counted in
@@ -95,7 +96,10 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _texts(series: pd.Series) -> pd.Series:
+def texts(series: pd.Series) -> pd.Series:
+    """:func:`cell_text` of every cell, vectorised for columns that hold only text."""
+    if pd.api.types.is_string_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.fillna("").astype(str).str.strip().astype(object)
     return series.map(cell_text).astype(object)
 
 
@@ -107,7 +111,7 @@ def normal_id(value: object) -> str:
 
 def text_numbers(series: pd.Series) -> np.ndarray:
     """Cells as floats; missing or non-numeric cells are NaN ('inf' stays infinite)."""
-    text = _texts(series).str.replace(",", "", regex=False)
+    text = texts(series).str.replace(",", "", regex=False)
     return pd.to_numeric(text.replace("", np.nan), errors="coerce").to_numpy(dtype=float)
 
 
@@ -212,7 +216,7 @@ def check_facility_rows(frame: pd.DataFrame, *, known_categories: Collection[str
     """
     frame = frame.reset_index(drop=True)
     count = len(frame)
-    raw = pd.DataFrame({c: (_texts(frame[c]) if c in frame.columns else pd.Series([""] * count,
+    raw = pd.DataFrame({c: (texts(frame[c]) if c in frame.columns else pd.Series([""] * count,
                                                                                    dtype=object))
                         for c in ("id", "name", "category", "subtype", "capacity", "address",
                                   "lon", "lat", "crs", "status", "source")})
@@ -268,7 +272,7 @@ def row_numbers(frame: pd.DataFrame, *, first_row: int) -> pd.Series:
     """Each row's number as the user counts it: a vector feature's (:data:`ROW_COLUMN`), or
     ``first_row`` for the first row of a sheet."""
     if ROW_COLUMN in frame.columns:
-        return frame[ROW_COLUMN].map(cell_text).reset_index(drop=True)
+        return texts(frame[ROW_COLUMN]).reset_index(drop=True)
     return pd.Series(np.arange(len(frame)) + first_row).astype(str)
 
 
@@ -280,6 +284,6 @@ def facility_ids(frame: pd.DataFrame, ids: pd.Series | None, *, first_row: int) 
            else pd.Series([""] * len(frame), dtype=object))
     ids = ids.where(ids != "", "row-" + numbers)
     if PART_COLUMN in frame.columns:
-        parts = frame[PART_COLUMN].map(cell_text).reset_index(drop=True)
+        parts = texts(frame[PART_COLUMN]).reset_index(drop=True)
         ids = ids.where(parts == "", ids + "-" + parts)
     return ids.astype(object)

@@ -18,11 +18,11 @@ from pyproj import Transformer
 
 from geo.data.rules import (
     INTERNAL_COLUMNS,
-    cell_text,
     check_facility_rows,
     facility_ids,
     row_numbers,
     row_warnings,
+    texts,
 )
 from geo.model.config import METRIC_CRS, STORAGE_CRS
 from geo.model.errors import raise_if_problems
@@ -41,14 +41,9 @@ FACILITY_COLUMNS = ["id", "name", "category", "subtype", "capacity", "address",
 REQUIRED_FACILITY_COLUMNS = ["category", "lon", "lat"]
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """Values as stripped strings, '' for missing; integral floats lose their '.0'."""
-    return series.map(cell_text).astype(object)
-
-
 def _numbers(series: pd.Series) -> pd.Series:
     """Values as floats; '' and missing become NaN, text that is no number stays as NaN too."""
-    return pd.to_numeric(_text(series).replace("", np.nan), errors="coerce").astype(float)
+    return pd.to_numeric(texts(series).replace("", np.nan), errors="coerce").astype(float)
 
 
 def _duplicates(values: pd.Series) -> list[str]:
@@ -117,7 +112,7 @@ def normalize_boundaries(
     problems += _missing_columns(gdf, wanted)
     raise_if_problems(problems, context=source)
 
-    codes = _text(gdf[code_field])
+    codes = texts(gdf[code_field])
     labels = pd.Series([f"feature {i + 1} ({code_field}={c or '∅'})"
                         for i, c in enumerate(codes)], index=gdf.index)
     problems += _geometry_problems(gdf, labels)
@@ -127,7 +122,7 @@ def normalize_boundaries(
     population = pd.Series(np.nan, index=gdf.index)
     if population_field:
         population = _numbers(gdf[population_field])
-        given = _text(gdf[population_field]) != ""
+        given = texts(gdf[population_field]) != ""
         bad = given & (population.isna() | (population < 0))
         problems += [f"{label}: {population_field} {value!r} is not a number ≥ 0"
                      for label, value in zip(labels[bad], gdf.loc[bad, population_field],
@@ -137,8 +132,8 @@ def normalize_boundaries(
     out = gpd.GeoDataFrame(
         {
             "code": codes,
-            "name": _text(gdf[name_field]),
-            "name_en": _text(gdf[name_en_field]) if name_en_field else "",
+            "name": texts(gdf[name_field]),
+            "name_en": texts(gdf[name_en_field]) if name_en_field else "",
             "population": population,
         },
         geometry=gdf.geometry.values,
@@ -202,7 +197,7 @@ def normalize_facilities(
     problems += _missing_columns(df, {c: c for c in REQUIRED_FACILITY_COLUMNS})
     raise_if_problems(problems, context=source)
 
-    given_ids = df["id"].map(cell_text) if "id" in df.columns else None
+    given_ids = texts(df["id"]) if "id" in df.columns else None
     df["id"] = facility_ids(df, given_ids, first_row=first_row)
     checked = check_facility_rows(df, known_categories=known_categories, labels=labels)
     numbers = row_numbers(df, first_row=first_row)
