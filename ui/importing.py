@@ -15,6 +15,7 @@ import streamlit as st
 
 from geo.data.area import placement_area
 from geo.data.dataset import FACILITY_MODES, Dataset, prefix_ids, with_facilities
+from geo.data.export_io import csv_bytes
 from geo.data.geocode import GEOCODE_CACHE, PROVIDER_NAMES, Geocoder, geocoder_for
 from geo.data.importer import ImportReport, import_facilities
 from geo.data.io import TableRead
@@ -261,12 +262,6 @@ def check_facilities(read: TableRead, choices: FacilityChoices, *, targets: Targ
     return report
 
 
-def _csv_download(frame: pd.DataFrame) -> bytes:
-    from geo.data.export_io import neutralise_formulas
-
-    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
-
-
 def show_report(report: ImportReport, *, name: str) -> None:
     """Counts, reasons, warnings, hints, the accepted rows and the rejected ones."""
     summary = report.summary()
@@ -291,7 +286,7 @@ def show_report(report: ImportReport, *, name: str) -> None:
                      "Rejected rows, as they came, with the reason"))
         st.dataframe(report.rejected, hide_index=True)
         st.download_button(t("下载被拒绝的行（CSV）", "Download the rejected rows (CSV)"),
-                           _csv_download(report.rejected),
+                           csv_bytes(report.rejected),
                            file_name=f"rejected-{Path(name).stem}.csv", mime="text/csv",
                            key="fac_rejected_download")
 

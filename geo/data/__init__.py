@@ -50,6 +50,7 @@ _MODULES = {
     ),
     "export_io": (
         "FORMULA_TRIGGERS",
+        "csv_bytes",
         "neutralise_formulas",
         "write_csv",
         "write_geojson",
@@ -192,6 +193,7 @@ _MODULES = {
         "row_numbers",
         "row_warnings",
         "text_numbers",
+        "texts",
     ),
     "schema": (
         "BOUNDARY_COLUMNS",
@@ -214,6 +216,7 @@ _MODULES = {
         "prepare_folder",
         "sqlite_connection",
         "text_problems",
+        "write_transaction",
     ),
 }
 

@@ -29,8 +29,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from geo.model.config import STORAGE_CRS
 from geo.model.errors import InputError
 
-__all__ = ["FORMULA_TRIGGERS", "neutralise_formulas", "write_csv", "write_geojson", "write_gpkg",
-           "write_xlsx"]
+__all__ = ["FORMULA_TRIGGERS", "csv_bytes", "neutralise_formulas", "write_csv", "write_geojson",
+           "write_gpkg", "write_xlsx"]
 
 #: Excel's limit on a sheet name's length, and the characters it forbids in one.
 MAX_SHEET_NAME = 31
@@ -105,9 +105,14 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
         When the directory of ``path`` does not exist.
     """
     path = _target(path)
-    neutralise_formulas(_plain(frame)).to_csv(path, index=False, encoding="utf-8-sig",
-                                              lineterminator="\r\n")
+    path.write_bytes(csv_bytes(frame))
     return path
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The bytes :func:`write_csv` writes: for downloads that never touch a file."""
+    return neutralise_formulas(_plain(frame)).to_csv(index=False, lineterminator="\r\n"
+                                                     ).encode("utf-8-sig")
 
 
 def _sheet_names(names: list[str]) -> list[str]:

@@ -445,3 +445,17 @@ def test_cli_import_geocode_errors_exit_2(tmp_path, monkeypatch):
     unknown = run_cli("import", "--facilities", str(sheet), "--category", "market",
                       "--geocode", "baidu", "--out", out)
     assert unknown.returncode == 2 and "invalid choice: 'baidu'" in unknown.stderr
+
+
+def test_the_imports_csv_files_write_formulas_as_text(tmp_path):
+    sheet = tmp_path / "f.csv"
+    pd.DataFrame({"名称": ["=HYPERLINK(\"http://x\")", "@SUM(A1)"], "经度": ["121.40", "abc"],
+                  "纬度": ["31.21", "31.21"], "备注": ["ok", "+1-2"]}).to_csv(sheet, index=False)
+    out = tmp_path / "out"
+    done = run_cli("import", "--facilities", str(sheet), "--category", "market", "--out",
+                   str(out))
+    assert done.returncode == 0, done.stderr
+    accepted = pd.read_csv(out / "facilities.csv", encoding="utf-8-sig", dtype=str)
+    assert accepted["name"].tolist() == ["'=HYPERLINK(\"http://x\")"]
+    rejected = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig", dtype=str)
+    assert rejected[["名称", "备注"]].values.tolist() == [["'@SUM(A1)", "'+1-2"]]
