@@ -91,8 +91,9 @@ def run_show(args: argparse.Namespace) -> dict:
 def run_import(args: argparse.Namespace) -> dict:
     store = DatasetStore()
     targets = _targets(args)
-    dataset = current_dataset(targets, store)
+    current_dataset(targets, store)  # an earlier release's dataset moved in first
     base = _checked_base(store, args.base_version)
+    dataset = store.read(targets, version=base)  # the data of exactly the version built on
     report, read = check_facility_file(args, streets=dataset.streets, targets=targets)
     summary = report.summary()
     if not len(report.accepted):
@@ -110,8 +111,9 @@ def run_import(args: argparse.Namespace) -> dict:
 def run_boundaries(args: argparse.Namespace) -> dict:
     store = DatasetStore()
     targets = _targets(args)
-    dataset = current_dataset(targets, store)
+    current_dataset(targets, store)  # an earlier release's dataset moved in first
     base = _checked_base(store, args.base_version)
+    dataset = store.read(targets, version=base)  # the data of exactly the version built on
     streets = read_boundaries(args.boundaries, code_field=args.code_field,
                               name_field=args.name_field,
                               population_field=args.population_field, layer=args.layer)

@@ -20,7 +20,7 @@ from geo.model.errors import InputError
 from geo.model.targets import Targets
 from layers.folium_layers import base_map, street_layer
 from layers.offline import standalone_html
-from ui.data import dataset_store, load_dataset
+from ui.data import dataset_store, load_dataset_version
 from ui.i18n import t
 from ui.markdown import as_text
 from ui.uploads import parsed_features, upload_parts
@@ -82,7 +82,9 @@ def _layer(upload) -> tuple[bool, str | None]:
 
 def _save(streets: gpd.GeoDataFrame, *, name: str, base_version: int,
           targets: Targets) -> None:
-    dataset = load_dataset()
+    dataset = or_error(lambda: load_dataset_version(base_version))
+    if dataset is None:
+        return
     outside = int((~inside_area(placement_area(streets, targets),
                                 dataset.facilities["lon"].to_numpy(),
                                 dataset.facilities["lat"].to_numpy())).sum())

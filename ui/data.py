@@ -29,6 +29,7 @@ __all__ = [
     "load_category_cells",
     "load_coverage",
     "load_dataset",
+    "load_dataset_version",
     "load_inputs",
     "load_map_html",
     "load_targets",
@@ -88,6 +89,11 @@ def _dataset(version: Version) -> Dataset:
 def load_dataset() -> Dataset:
     """The dataset the app shows: the imported one, or the embedded demo."""
     return _dataset(current_version())
+
+
+def load_dataset_version(version: int) -> Dataset:
+    """The dataset of one stored version (0: the demo), e.g. the one a check was made on."""
+    return _dataset((str(dataset_store().path), version))
 
 
 def load_inputs() -> tuple[Targets, gpd.GeoDataFrame, gpd.GeoDataFrame]:

@@ -23,7 +23,7 @@ from geo.data.mapping import FIELD_ALIASES, IGNORE, class_table, parse_crs, sugg
 from geo.data.rules import INTERNAL_COLUMNS, REASONS
 from geo.model.targets import Targets
 from ui.controls import secrets
-from ui.data import dataset_store, load_dataset
+from ui.data import dataset_store, load_dataset_version
 from ui.i18n import column_label, lang, t
 from ui.markdown import as_text
 from ui.uploads import parsed_table, upload_parts
@@ -303,7 +303,9 @@ def apply_facilities(report: ImportReport, choices: FacilityChoices, *, name: st
                      f"{rejected} rejected rows will not be imported (download them above)."))
     if not st.button(label, type="primary", disabled=not len(report.accepted), key="fac_apply"):
         return
-    dataset = load_dataset()
+    dataset = or_error(lambda: load_dataset_version(base_version))
+    if dataset is None:
+        return
     new = or_error(lambda: with_facilities(dataset, prefix_ids(report.accepted, choices.id_prefix),
                                          mode=mode, origin=_origin(name)))
     if new is None:
@@ -335,7 +337,8 @@ def facilities_panel(targets: Targets) -> None:
     if st.button(t("检查", "Check"), key="fac_check", disabled=not choices.ready):
         version = dataset_store().current_version()
         report = or_error(lambda: check_facilities(read, choices, targets=targets,
-                                                 dataset=load_dataset(), name=upload.name))
+                                                 dataset=load_dataset_version(version),
+                                                 name=upload.name))
         st.session_state["fac_report"] = (key, report, version) if report else None
     checked = st.session_state.get("fac_report")
     if not checked:
