@@ -192,6 +192,7 @@ _MODULES = {
         "row_numbers",
         "row_warnings",
         "text_numbers",
+        "texts",
     ),
     "schema": (
         "BOUNDARY_COLUMNS",
@@ -214,6 +215,7 @@ _MODULES = {
         "prepare_folder",
         "sqlite_connection",
         "text_problems",
+        "write_transaction",
     ),
 }
 
