@@ -10,7 +10,13 @@ import argparse
 from commands.common import add_json_format, current_dataset, current_user, warn
 from commands.importing import add_facility_options, check_facility_file
 from geo.data.area import placement_area
-from geo.data.dataset import FACILITY_MODES, Dataset, with_boundaries, with_facilities
+from geo.data.dataset import (
+    FACILITY_MODES,
+    Dataset,
+    prefix_ids,
+    with_boundaries,
+    with_facilities,
+)
 from geo.data.dataset_store import DatasetStore, StaleVersion, change_summary
 from geo.data.io import read_boundaries, read_targets
 from geo.data.rules import inside_area
@@ -109,7 +115,7 @@ def run_import(args: argparse.Namespace) -> dict:
         raise InputError(f"facilities file {args.facilities}: no row accepted, nothing "
                          f"imported (rejected {summary['rejected']}: "
                          f"{summary['reasons']}; ignored {summary['ignored']})")
-    imported = report.accepted.assign(id=args.id_prefix + report.accepted["id"])
+    imported = prefix_ids(report.accepted, args.id_prefix)
     new = with_facilities(dataset, imported, mode=MODES[args.mode],
                           origin=f"{read.part or ''} {args.facilities}".strip())
     version = store.save(new, base_version=base, user=current_user(), summary=change_summary(
