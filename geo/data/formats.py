@@ -184,6 +184,8 @@ def _sheet_names(path: Path, *, what: str) -> dict[str, bool]:
         return {sheet.title: any(any(v not in (None, "") for v in row)
                                  for row in sheet.iter_rows(max_row=50, values_only=True))
                 for sheet in book.worksheets}
+    except Exception as exc:  # damaged sheet XML: the same many types
+        raise InputError(f"{what}: cannot be read as XLSX ({type(exc).__name__})") from None
     finally:
         book.close()
 

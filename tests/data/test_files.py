@@ -231,6 +231,23 @@ def test_every_sheet_is_read_or_refused_naming_the_others(tmp_path):
     assert read_table(single).part == "菜场"  # the only sheet holding data
 
 
+@pytest.mark.parametrize(("find", "put"), [(b"<sheetData>", b"<sheetData><row><c"),
+                                            (b'r="A1"', b'r="1A"')])
+def test_a_sheet_damaged_in_its_first_rows_is_an_input_error(tmp_path, find, put):
+    """The sheets are looked into (which hold data) inside the same net as opening the book:
+    damaged XML or a bad cell reference there is an InputError, not a ParseError or
+    ValueError (exit 70 on the CLI, a traceback on the Data page)."""
+    good, path = tmp_path / "good.xlsx", tmp_path / "a.xlsx"
+    ROWS.to_excel(good, index=False)
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, data.replace(find, put, 1)
+                            if info.filename.endswith("sheet1.xml") else data)
+    with pytest.raises(InputError, match=r"a\.xlsx: cannot be read as XLSX"):
+        read_table(path)
+
+
 def test_every_layer_is_read_or_refused_naming_the_others(tmp_path):
     path = tmp_path / "a.gpkg"
     points = gpd.GeoDataFrame(ROWS, geometry=gpd.points_from_xy([121.4, 121.41], [31.21, 31.2]),
