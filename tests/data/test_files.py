@@ -212,6 +212,19 @@ def test_vector_rows_are_limited_before_they_are_read(tmp_path, monkeypatch):
         read_table(path)
 
 
+def test_a_multipoint_counts_a_row_a_point_against_the_row_limit(tmp_path, monkeypatch):
+    """One MultiPoint feature of many points passed the feature count and became a facility
+    a point: 21 MB of GeoJSON made 1,000,000 accepted rows and 1.9 GB of memory."""
+    monkeypatch.setenv("CHANGNING_MAX_ROWS", "2")
+    path = tmp_path / "a.geojson"
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.MultiPoint(
+        [(121.4, 31.21), (121.41, 31.2), (121.42, 31.2)])], crs="EPSG:4326").to_file(path)
+    with pytest.raises(InputError, match=r"more than 2 rows .*: 3"):
+        read_table(path)
+    monkeypatch.setenv("CHANGNING_MAX_ROWS", "3")
+    assert len(read_table(path).frame) == 3
+
+
 def test_every_sheet_is_read_or_refused_naming_the_others(tmp_path):
     path = tmp_path / "a.xlsx"
     with pd.ExcelWriter(path) as writer:
