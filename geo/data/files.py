@@ -19,6 +19,7 @@ limit is refused before it is read.
 from __future__ import annotations
 
 import contextlib
+import lzma
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ import stat
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -60,6 +62,10 @@ GPKG_APPLICATION_IDS = {b"GPKG", b"GP10", b"GP11"}
 TEMP_PREFIX = "upload-"
 #: A temporary folder older than this whose process is gone is removed at start-up.
 STALE_AFTER_S = 60.0
+#: What zipfile raises for a damaged archive: besides BadZipFile, a name flagged UTF-8 that
+#: is not (UnicodeDecodeError), a negative seek (ValueError), damaged deflate or LZMA data.
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, zlib.error,
+              lzma.LZMAError)
 
 
 
@@ -152,7 +158,7 @@ def _is_xlsx(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             return "xl/workbook.xml" in archive.namelist()
-    except (zipfile.BadZipFile, OSError):
+    except ZIP_ERRORS:
         return False
 
 
@@ -332,7 +338,7 @@ def unpacked(path: Path, *, what: str, label: str | None = None,
         return
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except ZIP_ERRORS as exc:
         raise InputError(f"{what} {label}: not a readable zip ({exc})") from None
     with archive, temporary_folder() as folder:
         members = _zip_members(archive, what=what, label=label, limits=limits)
@@ -347,7 +353,9 @@ def unpacked(path: Path, *, what: str, label: str | None = None,
                 try:
                     budget -= _extract(archive, info, target, budget=budget, what=what,
                                        label=label)
-                except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+                except InputError:
+                    raise
+                except ZIP_ERRORS as exc:
                     raise InputError(f"{what} {label}: member {info.filename!r} cannot be "
                                      f"unpacked ({exc})") from None
         skipped = [str(n) for _, n in members if n not in wanted]

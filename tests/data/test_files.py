@@ -177,6 +177,34 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, monkeypatch):
     assert not any(config.TEMP_DIR.glob("*/a.csv")) if config.TEMP_DIR.exists() else True
 
 
+def _damaged_zip(damage: str) -> bytes:
+    method = zipfile.ZIP_LZMA if damage == "lzma" else zipfile.ZIP_DEFLATED
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("a.csv", "lon,lat,category\n" + "121.42,31.21,market\n" * 50)
+        archive.writestr("bé.dat", "x")
+    data = bytearray(buffer.getvalue())
+    if damage == "name":  # flagged UTF-8, but not
+        data[data.rfind("bé".encode()) + 1] = 0xFF
+        return bytes(data)
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        start = archive.getinfo("a.csv").header_offset + 30 + len("a.csv")
+    for offset in (0, 1) if damage == "deflate" else (6, 7, 9):
+        data[start + offset] ^= 0xFF
+    return bytes(data)
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".xlsx"])
+@pytest.mark.parametrize("damage", ["name", "deflate", "lzma"])
+def test_a_damaged_zip_is_an_input_error(tmp_path, damage, suffix):
+    """zipfile raises more than BadZipFile: a UnicodeDecodeError for a name flagged UTF-8,
+    zlib.error and LZMAError for damaged data (each was exit 70 on the CLI)."""
+    path = tmp_path / f"a{suffix}"
+    path.write_bytes(_damaged_zip(damage))
+    with pytest.raises(InputError, match=r"a\.(zip|xlsx): "):
+        read_table(path)
+
+
 def test_nested_zips_are_not_read(tmp_path):
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as archive:
