@@ -368,6 +368,15 @@ def test_a_check_of_one_sheet_is_not_imported_after_picking_another(page):
     assert not [b for b in at.button if b.key == "fac_apply"]
 
 
+def test_an_upload_named_longer_than_the_file_system_allows_is_read(page):
+    """A browser sends the name as it is; 86 Chinese characters are more than the 255 bytes
+    a file name may have, which was an OSError traceback on the page."""
+    sheet = pd.DataFrame({"name": ["a"], "lon": ["121.40"], "lat": ["31.21"]})
+    name = "长宁区菜市场布点规划设施清单" * 7 + ".csv"
+    at = _upload(page, "fac_upload", name, sheet.to_csv(index=False).encode(), "text/csv")
+    assert any(c.value.startswith(f"{as_text(name)} · utf-8：1 行") for c in at.caption)
+
+
 def test_one_category_for_every_row_is_never_a_silent_default(page):
     sheet = pd.DataFrame({"name": ["a"], "lon": ["121.40"], "lat": ["31.21"]})
     at = _upload(page, "fac_upload", "a.csv", sheet.to_csv(index=False).encode(), "text/csv")
