@@ -111,7 +111,7 @@ def versions_kept() -> int:
     text = os.environ.get("CHANGNING_DATASET_VERSIONS", "").strip()
     if not text:
         return config.DATASET_VERSIONS_KEPT
-    if not text.isdigit() or int(text) < 2:
+    if not text.isdecimal() or int(text) < 2:
         raise InputError(f"CHANGNING_DATASET_VERSIONS={text!r}: a whole number ≥ 2")
     return int(text)
 

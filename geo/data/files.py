@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import lzma
+import math
 import os
 import re
 import shutil
@@ -86,8 +87,8 @@ def _env_number(name: str, default: float) -> float:
         value = float(text)
     except ValueError:
         raise InputError(f"{name}={text!r}: not a number") from None
-    if not value > 0:
-        raise InputError(f"{name}={text!r}: must be greater than 0")
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"{name}={text!r}: must be a finite number greater than 0")
     return value
 
 

@@ -98,9 +98,11 @@ def test_old_versions_are_pruned_with_their_unshared_data(store, targets, base, 
     assert layers == 4  # the streets once, three facility layers
     with pytest.raises(InputError, match=r"dataset version 1 is not kept \(kept: 5, 4, 3\)"):
         store.read(targets, version=1)
-    monkeypatch.setenv("CHANGNING_DATASET_VERSIONS", "1")
-    with pytest.raises(InputError, match="CHANGNING_DATASET_VERSIONS='1': a whole number ≥ 2"):
-        _save(store, base)
+    for text in ("1", "²"):  # "²".isdigit() but int("²") was a ValueError (exit 70)
+        monkeypatch.setenv("CHANGNING_DATASET_VERSIONS", text)
+        with pytest.raises(InputError, match=f"CHANGNING_DATASET_VERSIONS='{text}': a whole "
+                                             f"number ≥ 2"):
+            _save(store, base)
 
 
 def test_rollback_and_restore_are_new_versions(store, targets, base):

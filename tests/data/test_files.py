@@ -229,6 +229,12 @@ def test_size_and_row_limits_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CHANGNING_MAX_UPLOAD_MB", "lots")
     with pytest.raises(InputError, match=r"CHANGNING_MAX_UPLOAD_MB='lots': not a number"):
         file_limits()
+    monkeypatch.delenv("CHANGNING_MAX_UPLOAD_MB")
+    for text in ("inf", "1e400", "nan", "0"):  # inf and 1e400 were an OverflowError
+        monkeypatch.setenv("CHANGNING_MAX_ROWS", text)
+        with pytest.raises(InputError, match=r"CHANGNING_MAX_ROWS=.*: must be a finite number "
+                                             r"greater than 0"):
+            file_limits()
 
 
 def test_vector_rows_are_limited_before_they_are_read(tmp_path, monkeypatch):
