@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.data.export_io import write_csv
 from geo.data.files import FileLimits, unpacked, user_file
 from geo.data.formats import list_parts, read_features, read_sheet, read_text_table
 from geo.data.importer import ImportReport
@@ -374,14 +375,16 @@ def read_category_map(path: str | Path, *, known_categories: Collection[str]) ->
 
 
 def write_import(report: ImportReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``facilities.csv`` and ``rejected.csv`` (UTF-8 with BOM) into ``out_dir``, both or
-    neither: each is written to a temporary file first and moved into place at the end."""
+    """Write ``facilities.csv`` and ``rejected.csv`` (UTF-8 with BOM, text that a spreadsheet
+    would run as a formula behind a single quote: see :func:`geo.data.export_io.write_csv`)
+    into ``out_dir``, both or neither: each is written to a temporary file first and moved
+    into place at the end."""
     targets = (out_dir / "facilities.csv", out_dir / "rejected.csv")
     frames = (pd.DataFrame(report.accepted.drop(columns="geometry")), report.rejected)
     temporary = [path.with_name(f".{path.name}.tmp") for path in targets]
     try:
         for frame, path in zip(frames, temporary, strict=True):
-            frame.to_csv(path, index=False, encoding="utf-8-sig")
+            write_csv(frame, path)
         for source, target in zip(temporary, targets, strict=True):
             os.replace(source, target)
     finally:
