@@ -264,7 +264,9 @@ def check_facilities(read: TableRead, choices: FacilityChoices, *, targets: Targ
 def _csv_download(frame: pd.DataFrame) -> bytes:
     from geo.data.export_io import neutralise_formulas
 
-    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+    # CRLF lines, so that a CR inside a text is quoted and does not start a row (and a formula)
+    return neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n").encode(
+        "utf-8-sig")
 
 
 def show_report(report: ImportReport, *, name: str) -> None:
