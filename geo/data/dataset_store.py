@@ -257,14 +257,16 @@ class DatasetStore:
         source = f"dataset version {number} ({self.path})"
         try:
             origins = json.loads(row[0])
+            boundaries_origin = str(origins["boundaries"])
+            facility_origins = {str(c): tuple(map(str, o))
+                                for c, o in dict(origins["facilities"]).items()}
             streets, facilities = _frame(row[1]), _frame(row[2])
-        except Exception as exc:  # JSON, Arrow and geometry errors all mean damaged data
+        except Exception as exc:  # JSON, Arrow, geometry and shape errors mean damaged data
             raise InputError(f"{source}: cannot be read ({type(exc).__name__}: {exc})") from None
         facilities = normalize_facilities(
             facilities, known_categories=known_categories or targets.keys(), source=source,
             first_row=1, row_noun="facility")
-        return Dataset(streets, facilities, origins["boundaries"],
-                       {c: tuple(o) for c, o in origins["facilities"].items()})
+        return Dataset(streets, facilities, boundaries_origin, facility_origins)
 
     # -- writing ---------------------------------------------------------------------------
 

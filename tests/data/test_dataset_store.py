@@ -130,6 +130,20 @@ def test_damaged_data_is_named_and_the_demo_can_still_be_restored(store, base):
     assert store.read(targets).all_demo
 
 
+@pytest.mark.parametrize("origins", ["[1]", '{"boundaries": "x"}', '{"boundaries": "x", '
+                                     '"facilities": {"market": 5}}'])
+def test_damaged_origins_are_named_too(store, base, origins):
+    """Origins that are JSON but not the shape saved were a TypeError or KeyError outside the
+    net: exit 70, and a traceback on every page past the guard."""
+    targets = read_targets()
+    _save(store, base, base=0)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE versions SET origins = ?", (origins,))
+    with pytest.raises(InputError, match=r"dataset version 1 \(.*\): cannot be read"):
+        store.read(targets)
+    assert store.restore_demo(targets, user="x") == 2
+
+
 def test_a_version_whose_category_lost_its_target_fails_the_rules(store, base):
     _save(store, base, base=0)
     with pytest.raises(InputError, match=r"category 'market' is unknown"):
