@@ -122,6 +122,8 @@ def user_file(path: str | Path, *, what: str, limits: FileLimits | None = None) 
     if "://" in text or text.lstrip().lower().startswith(("/vsi", "\\vsi")):
         raise InputError(f"{what} {text}: only files on this computer can be read, not URLs or "
                          f"GDAL virtual paths")
+    if "!" in text:  # pyogrio reads "a!b" as member b of archive a (or b beside the process)
+        raise InputError(f"{what} {text}: a path holding '!' cannot be read; rename the file")
     path = Path(text)
     try:
         info = path.lstat()
@@ -261,6 +263,13 @@ def _safe_member_name(name: str) -> PurePosixPath | None:
     return path
 
 
+def _local_name(name: PurePosixPath) -> str:
+    """The file name a member is unpacked to: its own, with any '!' made '_' (pyogrio would
+    read "a!b" as file b of archive a, or b in the process's working folder: not the file
+    checked)."""
+    return name.name.replace("!", "_")
+
+
 def _zip_members(archive: zipfile.ZipFile, *, what: str, label: str,
                  limits: FileLimits) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     members, total = [], 0
@@ -350,7 +359,7 @@ def unpacked(path: Path, *, what: str, label: str | None = None,
         budget = limits.max_unpacked_bytes
         for info, name in members:
             if name in wanted:
-                target = folder / name.name
+                target = folder / _local_name(name)
                 try:
                     budget -= _extract(archive, info, target, budget=budget, what=what,
                                        label=label)
@@ -361,5 +370,5 @@ def unpacked(path: Path, *, what: str, label: str | None = None,
                                      f"unpacked ({exc})") from None
         skipped = [str(n) for _, n in members if n not in wanted]
         notes = [f"{label}: read {chosen}; not read: {', '.join(skipped)}"] if skipped else []
-        inner = folder / chosen.name
+        inner = folder / _local_name(chosen)
         yield inner, file_format(inner, what=what, label=f"{label}: {chosen}"), notes

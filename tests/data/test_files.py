@@ -205,6 +205,25 @@ def test_a_damaged_zip_is_an_input_error(tmp_path, damage, suffix):
         read_table(path)
 
 
+def test_a_bang_in_a_name_cannot_make_gdal_read_another_file(tmp_path, monkeypatch):
+    """pyogrio reads "x!y.geojson" as y.geojson (of archive x, or in the working folder): a
+    zip member so named made GDAL read the working folder's y.geojson instead of the member
+    checked. Members are unpacked without '!'; a path holding one is refused."""
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    gpd.GeoDataFrame(pd.concat([ROWS] * 3), geometry=gpd.points_from_xy(
+        [121.4] * 6, [31.21] * 6), crs="EPSG:4326").to_file(elsewhere / "y.geojson")
+    member = gpd.GeoDataFrame(ROWS.iloc[:1], geometry=gpd.points_from_xy([121.4], [31.21]),
+                              crs="EPSG:4326").to_json()
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x!y.geojson", member)
+    monkeypatch.chdir(elsewhere)
+    assert len(read_table(path).frame) == 1
+    with pytest.raises(InputError, match=r"a path holding '!' cannot be read"):
+        read_table(tmp_path / "cwd" / "x!y.geojson")
+
+
 def test_nested_zips_are_not_read(tmp_path):
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as archive:
