@@ -246,11 +246,13 @@ class DatasetStore:
         number = self.current_version() if version is None else version
         if number == 0:
             return demo_dataset(*read_demo(targets))
-        with self._connect() as conn:
-            row = conn.execute("SELECT origins, s.payload, f.payload FROM versions "
-                               "JOIN layers s ON s.key = versions.streets "
-                               "JOIN layers f ON f.key = versions.facilities "
-                               "WHERE version = ?", (number,)).fetchone()
+        row = None
+        if 0 < number < 2**63:  # SQLite's integers; a larger number is no version either
+            with self._connect() as conn:
+                row = conn.execute("SELECT origins, s.payload, f.payload FROM versions "
+                                   "JOIN layers s ON s.key = versions.streets "
+                                   "JOIN layers f ON f.key = versions.facilities "
+                                   "WHERE version = ?", (number,)).fetchone()
         if row is None:
             raise InputError(f"dataset version {number} is not kept (kept: "
                              f"{', '.join(str(v.version) for v in self.versions()) or 'none'})")

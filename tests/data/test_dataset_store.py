@@ -98,6 +98,9 @@ def test_old_versions_are_pruned_with_their_unshared_data(store, targets, base, 
     assert layers == 4  # the streets once, three facility layers
     with pytest.raises(InputError, match=r"dataset version 1 is not kept \(kept: 5, 4, 3\)"):
         store.read(targets, version=1)
+    for number in (-1, 2**64):  # 2**64 was an OverflowError from sqlite (exit 70)
+        with pytest.raises(InputError, match=rf"dataset version {number} is not kept"):
+            store.rollback(number, targets, user="x")
     for text in ("1", "²"):  # "²".isdigit() but int("²") was a ValueError (exit 70)
         monkeypatch.setenv("CHANGNING_DATASET_VERSIONS", text)
         with pytest.raises(InputError, match=f"CHANGNING_DATASET_VERSIONS='{text}': a whole "
