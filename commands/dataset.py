@@ -10,11 +10,18 @@ import argparse
 from commands.common import add_json_format, current_dataset, current_user, warn
 from commands.importing import add_facility_options, check_facility_file
 from geo.data.area import placement_area
-from geo.data.dataset import FACILITY_MODES, with_boundaries, with_facilities
+from geo.data.dataset import (
+    FACILITY_MODES,
+    Dataset,
+    prefix_ids,
+    with_boundaries,
+    with_facilities,
+)
 from geo.data.dataset_store import DatasetStore, StaleVersion, change_summary
 from geo.data.io import read_boundaries, read_targets
 from geo.data.rules import inside_area
 from geo.data.schema import boundary_problems
+from geo.model import config
 from geo.model.errors import InputError
 from geo.model.targets import Targets
 
@@ -75,6 +82,16 @@ def _checked_base(store: DatasetStore, base: int | None) -> int:
     return current
 
 
+def _base_dataset(store: DatasetStore, targets: Targets, base: int | None
+                  ) -> tuple[Dataset, int]:
+    """The data a change builds on and its version: the version is taken first and exactly
+    that version is read, so a change landing meanwhile makes the save refuse (exit 3)
+    instead of being overwritten."""
+    store.migrate_legacy(config.DATASET_FILE, targets, user=current_user())
+    number = _checked_base(store, base)
+    return store.read(targets, version=number), number
+
+
 def run_show(args: argparse.Namespace) -> dict:
     store = DatasetStore()
     targets = _targets(args)
@@ -91,16 +108,14 @@ def run_show(args: argparse.Namespace) -> dict:
 def run_import(args: argparse.Namespace) -> dict:
     store = DatasetStore()
     targets = _targets(args)
-    current_dataset(targets, store)  # an earlier release's dataset moved in first
-    base = _checked_base(store, args.base_version)
-    dataset = store.read(targets, version=base)  # the data of exactly the version built on
+    dataset, base = _base_dataset(store, targets, args.base_version)
     report, read = check_facility_file(args, streets=dataset.streets, targets=targets)
     summary = report.summary()
     if not len(report.accepted):
         raise InputError(f"facilities file {args.facilities}: no row accepted, nothing "
                          f"imported (rejected {summary['rejected']}: "
                          f"{summary['reasons']}; ignored {summary['ignored']})")
-    imported = report.accepted.assign(id=args.id_prefix + report.accepted["id"])
+    imported = prefix_ids(report.accepted, args.id_prefix)
     new = with_facilities(dataset, imported, mode=MODES[args.mode],
                           origin=f"{read.part or ''} {args.facilities}".strip())
     version = store.save(new, base_version=base, user=current_user(), summary=change_summary(
@@ -111,9 +126,7 @@ def run_import(args: argparse.Namespace) -> dict:
 def run_boundaries(args: argparse.Namespace) -> dict:
     store = DatasetStore()
     targets = _targets(args)
-    current_dataset(targets, store)  # an earlier release's dataset moved in first
-    base = _checked_base(store, args.base_version)
-    dataset = store.read(targets, version=base)  # the data of exactly the version built on
+    dataset, base = _base_dataset(store, targets, args.base_version)
     streets = read_boundaries(args.boundaries, code_field=args.code_field,
                               name_field=args.name_field,
                               population_field=args.population_field, layer=args.layer)

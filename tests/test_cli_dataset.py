@@ -17,6 +17,7 @@ from pyproj import Geod
 from geo.data.coords import wgs84_to_gcj02
 from geo.data.io import read_demo, read_targets
 from geo.data.osm import OSM_CLASS_CATEGORIES
+from geo.model.config import DEMO_BOUNDARIES
 from tests.cli_helpers import run_cli
 from tests.conftest import ROOT, shared_file
 
@@ -203,3 +204,38 @@ def test_coverage_reads_unnamed_osm_markets_and_refuses_polygons_as_facilities(t
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "missing field 'category'" in refused.stderr and "changning_streets.geojson" in \
         refused.stderr
+
+
+@pytest.mark.parametrize("command", ["import", "boundaries"])
+def test_a_change_landing_while_the_data_is_read_is_refused_not_lost(tmp_path, state_dir,
+                                                                       monkeypatch, command):
+    """Without --base-version the base is the version read: another import that lands between
+    reading the data and saving exits 3 instead of being overwritten."""
+    import cli
+    from geo.data.dataset import with_facilities
+    from geo.data.dataset_store import DatasetStore
+
+    other = gpd.GeoDataFrame({"id": ["other-1"], "name": ["乙"], "category": ["market"],
+                              "subtype": [""], "capacity": [np.nan], "address": [""],
+                              "lon": [121.40], "lat": [31.215], "crs": ["wgs84"],
+                              "status": ["existing"], "source": [""]},
+                             geometry=gpd.points_from_xy([121.40], [31.215]), crs="EPSG:4326")
+    read, landed = DatasetStore.read, []
+
+    def read_then_another_lands(self, targets, **kwargs):
+        data = read(self, targets, **kwargs)
+        if not landed:
+            landed.append(self.save(with_facilities(data, other, mode="append", origin="o"),
+                                    base_version=self.current_version(), user="other",
+                                    summary={}))
+        return data
+
+    monkeypatch.setattr(DatasetStore, "read", read_then_another_lands)
+    args = (["import", "--facilities", _markets(tmp_path / "a.csv"), "--category-field", "类型",
+             "--mode", "append"] if command == "import" else
+            ["boundaries", "--boundaries", str(DEMO_BOUNDARIES)])
+    assert cli.main(["dataset", *args, "--format", "json"]) == 3
+    monkeypatch.setattr(DatasetStore, "read", read)
+    facilities = DatasetStore().read(read_targets()).facilities
+    assert landed == [1] and DatasetStore().current_version() == 1
+    assert "other-1" in set(facilities["id"])

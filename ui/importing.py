@@ -333,7 +333,8 @@ def facilities_panel(targets: Targets) -> None:
         return
     _show_read(read, upload.name)
     choices = facility_choices(read.frame, targets, upload.file_id)
-    key = choices.key(upload.file_id)
+    # a check belongs to the sheet or layer and the encoding it read, as to the choices
+    key = (*choices.key(upload.file_id), read.part, read.encoding)
     if st.button(t("检查", "Check"), key="fac_check", disabled=not choices.ready):
         version = dataset_store().current_version()
         report = or_error(lambda: check_facilities(read, choices, targets=targets,

@@ -20,6 +20,8 @@ from geo.model.errors import InputError
 __all__ = ["UploadTooLarge", "digest", "parsed_features", "parsed_table", "upload_parts"]
 
 T = TypeVar("T")
+#: The longest extension kept for an upload's temporary copy (none allowed is longer).
+MAX_SUFFIX = 16
 
 
 class UploadTooLarge(InputError):
@@ -39,8 +41,11 @@ def digest(upload) -> str:
 
 
 def _read_copy(data: bytes, name: str, read: Callable[[Path, str], T]) -> T:
-    """``read(path, label)`` of ``data`` written to a private folder under the file's name."""
-    safe = Path(name).name.replace("\x00", "") or "upload"
+    """``read(path, label)`` of ``data`` written to a private folder under a short name with
+    the file's extension (a browser may send a name longer than the file system allows: 86
+    Chinese characters are 258 bytes); messages name it by ``name``."""
+    suffix = Path(name.replace("\x00", "")).suffix
+    safe = "upload" + (suffix if len(suffix) <= MAX_SUFFIX else "")
     with temporary_folder() as folder:
         path = folder / safe
         path.write_bytes(data)

@@ -95,7 +95,12 @@ def versions_table(versions: list[VersionInfo]) -> pd.DataFrame:
 
 
 def _restore_demo(targets: Targets) -> None:
-    version = dataset_store().restore_demo(targets, user=user_name())
+    try:
+        version = dataset_store().restore_demo(targets, user=user_name())
+    except (InputError, StoreError, OSError) as exc:
+        failed(t("恢复演示数据失败，数据未改变：", "Restoring the demo failed; the data is "
+                                                  "unchanged:"), exc)
+        return
     saved(t(f"已恢复演示数据（版本 {version}）。", f"The demo data is back (version {version})."))
     st.rerun()
 

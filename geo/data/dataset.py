@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import geopandas as gpd
 import pandas as pd
 
+from geo.data.rules import normal_id
 from geo.model.errors import InputError
 
 __all__ = [
@@ -73,10 +74,12 @@ def demo_dataset(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> Dat
 
 def prefix_ids(facilities: gpd.GeoDataFrame, prefix: str) -> gpd.GeoDataFrame:
     """``facilities`` with ``prefix`` put before every id (ids of one department's list often
-    repeat another's: 1, 2, 3 …)."""
+    repeat another's: 1, 2, 3 …), normalised as the rules store ids (see
+    :func:`geo.data.rules.normal_id`), so clashes are seen before saving, not at the next
+    load."""
     if not prefix:
         return facilities
-    return facilities.assign(id=prefix + facilities["id"].astype(str))
+    return facilities.assign(id=(prefix + facilities["id"].astype(str)).map(normal_id))
 
 
 def _id_clashes(kept: pd.DataFrame, imported: pd.DataFrame) -> list[str]:

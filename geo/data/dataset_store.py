@@ -111,7 +111,7 @@ def versions_kept() -> int:
     text = os.environ.get("CHANGNING_DATASET_VERSIONS", "").strip()
     if not text:
         return config.DATASET_VERSIONS_KEPT
-    if not text.isdigit() or int(text) < 2:
+    if not text.isdecimal() or int(text) < 2:
         raise InputError(f"CHANGNING_DATASET_VERSIONS={text!r}: a whole number ≥ 2")
     return int(text)
 
@@ -246,25 +246,29 @@ class DatasetStore:
         number = self.current_version() if version is None else version
         if number == 0:
             return demo_dataset(*read_demo(targets))
-        with self._connect() as conn:
-            row = conn.execute("SELECT origins, s.payload, f.payload FROM versions "
-                               "JOIN layers s ON s.key = versions.streets "
-                               "JOIN layers f ON f.key = versions.facilities "
-                               "WHERE version = ?", (number,)).fetchone()
+        row = None
+        if 0 < number < 2**63:  # SQLite's integers; a larger number is no version either
+            with self._connect() as conn:
+                row = conn.execute("SELECT origins, s.payload, f.payload FROM versions "
+                                   "JOIN layers s ON s.key = versions.streets "
+                                   "JOIN layers f ON f.key = versions.facilities "
+                                   "WHERE version = ?", (number,)).fetchone()
         if row is None:
             raise InputError(f"dataset version {number} is not kept (kept: "
                              f"{', '.join(str(v.version) for v in self.versions()) or 'none'})")
         source = f"dataset version {number} ({self.path})"
         try:
             origins = json.loads(row[0])
+            boundaries_origin = str(origins["boundaries"])
+            facility_origins = {str(c): tuple(map(str, o))
+                                for c, o in dict(origins["facilities"]).items()}
             streets, facilities = _frame(row[1]), _frame(row[2])
-        except Exception as exc:  # JSON, Arrow and geometry errors all mean damaged data
+        except Exception as exc:  # JSON, Arrow, geometry and shape errors mean damaged data
             raise InputError(f"{source}: cannot be read ({type(exc).__name__}: {exc})") from None
         facilities = normalize_facilities(
             facilities, known_categories=known_categories or targets.keys(), source=source,
             first_row=1, row_noun="facility")
-        return Dataset(streets, facilities, origins["boundaries"],
-                       {c: tuple(o) for c, o in origins["facilities"].items()})
+        return Dataset(streets, facilities, boundaries_origin, facility_origins)
 
     # -- writing ---------------------------------------------------------------------------
 

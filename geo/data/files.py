@@ -19,6 +19,8 @@ limit is refused before it is read.
 from __future__ import annotations
 
 import contextlib
+import lzma
+import math
 import os
 import re
 import shutil
@@ -26,6 +28,7 @@ import stat
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -60,6 +63,10 @@ GPKG_APPLICATION_IDS = {b"GPKG", b"GP10", b"GP11"}
 TEMP_PREFIX = "upload-"
 #: A temporary folder older than this whose process is gone is removed at start-up.
 STALE_AFTER_S = 60.0
+#: What zipfile raises for a damaged archive: besides BadZipFile, a name flagged UTF-8 that
+#: is not (UnicodeDecodeError), a negative seek (ValueError), damaged deflate or LZMA data.
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, zlib.error,
+              lzma.LZMAError)
 
 
 
@@ -80,8 +87,8 @@ def _env_number(name: str, default: float) -> float:
         value = float(text)
     except ValueError:
         raise InputError(f"{name}={text!r}: not a number") from None
-    if not value > 0:
-        raise InputError(f"{name}={text!r}: must be greater than 0")
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"{name}={text!r}: must be a finite number greater than 0")
     return value
 
 
@@ -115,6 +122,8 @@ def user_file(path: str | Path, *, what: str, limits: FileLimits | None = None) 
     if "://" in text or text.lstrip().lower().startswith(("/vsi", "\\vsi")):
         raise InputError(f"{what} {text}: only files on this computer can be read, not URLs or "
                          f"GDAL virtual paths")
+    if "!" in text:  # pyogrio reads "a!b" as member b of archive a (or b beside the process)
+        raise InputError(f"{what} {text}: a path holding '!' cannot be read; rename the file")
     path = Path(text)
     try:
         info = path.lstat()
@@ -152,7 +161,7 @@ def _is_xlsx(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             return "xl/workbook.xml" in archive.namelist()
-    except (zipfile.BadZipFile, OSError):
+    except ZIP_ERRORS:
         return False
 
 
@@ -254,6 +263,13 @@ def _safe_member_name(name: str) -> PurePosixPath | None:
     return path
 
 
+def _local_name(name: PurePosixPath) -> str:
+    """The file name a member is unpacked to: its own, with any '!' made '_' (pyogrio would
+    read "a!b" as file b of archive a, or b in the process's working folder: not the file
+    checked)."""
+    return name.name.replace("!", "_")
+
+
 def _zip_members(archive: zipfile.ZipFile, *, what: str, label: str,
                  limits: FileLimits) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     members, total = [], 0
@@ -332,7 +348,7 @@ def unpacked(path: Path, *, what: str, label: str | None = None,
         return
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except ZIP_ERRORS as exc:
         raise InputError(f"{what} {label}: not a readable zip ({exc})") from None
     with archive, temporary_folder() as folder:
         members = _zip_members(archive, what=what, label=label, limits=limits)
@@ -343,14 +359,16 @@ def unpacked(path: Path, *, what: str, label: str | None = None,
         budget = limits.max_unpacked_bytes
         for info, name in members:
             if name in wanted:
-                target = folder / name.name
+                target = folder / _local_name(name)
                 try:
                     budget -= _extract(archive, info, target, budget=budget, what=what,
                                        label=label)
-                except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+                except InputError:
+                    raise
+                except ZIP_ERRORS as exc:
                     raise InputError(f"{what} {label}: member {info.filename!r} cannot be "
                                      f"unpacked ({exc})") from None
         skipped = [str(n) for _, n in members if n not in wanted]
         notes = [f"{label}: read {chosen}; not read: {', '.join(skipped)}"] if skipped else []
-        inner = folder / chosen.name
+        inner = folder / _local_name(chosen)
         yield inner, file_format(inner, what=what, label=f"{label}: {chosen}"), notes

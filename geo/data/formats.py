@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from geo.data.files import FileLimits, file_limits, megabytes
 from geo.model.errors import InputError
@@ -45,6 +47,7 @@ GARBLE_SAMPLE = 256 * 1024
 #: Encodings tried by detection when the text is neither UTF-8 nor marked by a BOM.
 DETECTED_ENCODINGS = ["big5", "shift_jis", "euc_kr", "utf_16", "gb18030", "cp1252"]
 DRIVERS = {"geojson": "GeoJSON", "gpkg": "GPKG", "shp": "ESRI Shapefile"}
+_MULTIPOINT = 4  # shapely's type id
 
 
 # -- text ---------------------------------------------------------------------------------------
@@ -184,6 +187,8 @@ def _sheet_names(path: Path, *, what: str) -> dict[str, bool]:
         return {sheet.title: any(any(v not in (None, "") for v in row)
                                  for row in sheet.iter_rows(max_row=50, values_only=True))
                 for sheet in book.worksheets}
+    except Exception as exc:  # damaged sheet XML: the same many types
+        raise InputError(f"{what}: cannot be read as XLSX ({type(exc).__name__})") from None
     finally:
         book.close()
 
@@ -303,4 +308,15 @@ def read_features(path: Path, fmt: str, *, what: str, layer: str | None = None,
     except Exception as exc:  # pyogrio/GDAL raise several types for unreadable files
         raise InputError(f"{what}: cannot be read as {fmt.upper()} ({_first_line(exc)})"
                          ) from None
+    rows = _point_rows(frame)
+    if rows > limits.max_rows:  # a MultiPoint is a row a point
+        raise _too_many_rows(rows, limits, what=what)
     return frame, name
+
+
+def _point_rows(frame: gpd.GeoDataFrame) -> int:
+    """How many rows the features make when each point of a MultiPoint is its own row."""
+    geoms = frame.geometry.to_numpy()
+    multi = shapely.get_type_id(geoms) == _MULTIPOINT
+    return int(len(geoms) - multi.sum() + np.maximum(shapely.get_num_geometries(geoms[multi]),
+                                                     1).sum())

@@ -375,9 +375,10 @@ def read_category_map(path: str | Path, *, known_categories: Collection[str]) ->
 
 
 def write_import(report: ImportReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``facilities.csv`` and ``rejected.csv`` (UTF-8 with BOM, formulas neutralised: see
-    :func:`geo.data.export_io.write_csv`) into ``out_dir``, both or neither: each is written to
-    a temporary file first and moved into place at the end."""
+    """Write ``facilities.csv`` and ``rejected.csv`` (UTF-8 with BOM, text that a spreadsheet
+    would run as a formula behind a single quote: see :func:`geo.data.export_io.write_csv`)
+    into ``out_dir``, both or neither: each is written to a temporary file first and moved
+    into place at the end."""
     targets = (out_dir / "facilities.csv", out_dir / "rejected.csv")
     frames = (pd.DataFrame(report.accepted.drop(columns="geometry")), report.rejected)
     temporary = [path.with_name(f".{path.name}.tmp") for path in targets]

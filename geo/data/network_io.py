@@ -15,6 +15,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from geo.data.files import unpacked
 from geo.engine.network import WalkingNetwork, build_network
 from geo.model.config import METRIC_CRS, STORAGE_CRS
 from geo.model.errors import InputError, raise_if_problems
@@ -31,6 +32,8 @@ __all__ = [
 
 GRAPHML_SUFFIXES = {".graphml", ".xml"}
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip"}
+#: The formats of :mod:`geo.data.files` an edges file may be in.
+VECTOR_FORMATS = ("gpkg", "geojson", "shp")
 #: Line endpoints of an edges file are rounded to this many decimals of a metre (UTM 51N) before
 #: they are matched into nodes.
 ENDPOINT_DECIMALS = 1
@@ -187,11 +190,17 @@ def read_edges_file(path: str | Path, *, length_field: str | None = None) -> Wal
     source = f"{WHAT} {path}"
     if not path.is_file():
         raise InputError(f"{source}: no such file")
-    try:
-        frame = gpd.read_file(path, layer=_edges_layer(path))
-    except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise InputError(f"{source}: cannot be read as a vector file ({_first_line(exc)})"
-                         ) from exc
+    # through the allow-list: content as the extension says (no VRT or GML named .geojson,
+    # which GDAL would follow to local files or URLs), a zip's one dataset unpacked safely
+    with unpacked(path, what=WHAT, label=str(path)) as (inner, fmt, _):
+        if fmt not in VECTOR_FORMATS:
+            raise InputError(f"{source}: holds {fmt.upper()}, not lines (GeoPackage, GeoJSON "
+                             f"or Shapefile)")
+        try:
+            frame = gpd.read_file(inner, layer=_edges_layer(inner))
+        except Exception as exc:  # pyogrio raises several types for unreadable files
+            raise InputError(f"{source}: cannot be read as a vector file "
+                             f"({_first_line(exc)})") from exc
     if length_field is None:
         length_field = next((f for f in LENGTH_FIELDS if f in frame.columns), None)
     elif length_field not in frame.columns:

@@ -106,7 +106,9 @@ def texts(series: pd.Series) -> pd.Series:
 def normal_id(value: object) -> str:
     """An id as compared and stored: NFKC-normalised (full-width digits become ASCII), without
     invisible characters, trimmed."""
-    return INVISIBLE.sub("", unicodedata.normalize("NFKC", cell_text(value))).strip()
+    # invisible characters out first: one between a letter and its combining mark would
+    # otherwise keep NFKC from composing them until a second pass (at the next load)
+    return unicodedata.normalize("NFKC", INVISIBLE.sub("", cell_text(value))).strip()
 
 
 def text_numbers(series: pd.Series) -> np.ndarray:

@@ -97,7 +97,7 @@ def normalize_boundaries(
     ------
     InputError
         Listing every problem: no CRS, no features, missing fields, empty or invalid or
-        non-polygon geometry, empty or duplicate codes, population that is not a number ≥ 0.
+        non-polygon geometry, empty or duplicate codes, population that is not a finite number ≥ 0.
     """
     wanted = {"the street code": code_field, "the street name": name_field}
     if name_en_field:
@@ -123,8 +123,8 @@ def normalize_boundaries(
     if population_field:
         population = _numbers(gdf[population_field])
         given = texts(gdf[population_field]) != ""
-        bad = given & (population.isna() | (population < 0))
-        problems += [f"{label}: {population_field} {value!r} is not a number ≥ 0"
+        bad = given & ~(np.isfinite(population) & (population >= 0))
+        problems += [f"{label}: {population_field} {value!r} is not a finite number ≥ 0"
                      for label, value in zip(labels[bad], gdf.loc[bad, population_field],
                                              strict=True)]
     raise_if_problems(problems, context=source)

@@ -348,6 +348,35 @@ def test_a_workbook_with_two_sheets_asks_which_one(page):
     assert any(c.value.startswith(f"{as_text('两表.xlsx')} · 二月：1 行") for c in at.caption)
 
 
+def test_a_check_of_one_sheet_is_not_imported_after_picking_another(page):
+    """The check belongs to the sheet (or layer, or encoding) it read: after picking another
+    sheet with the same columns the page asks to check again instead of importing the rows of
+    the sheet no longer shown."""
+    buffer = io.BytesIO()
+    frame = pd.read_csv(io.BytesIO(_gcj_sheet()), encoding="utf-8-sig", dtype=str)
+    with pd.ExcelWriter(buffer) as writer:
+        frame.to_excel(writer, sheet_name="一月", index=False)
+        frame.iloc[:1].to_excel(writer, sheet_name="二月", index=False)
+    at = _upload(page, "fac_upload", "两表.xlsx", buffer.getvalue(),
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    next(s for s in at.selectbox if s.key.startswith("fac_part_")).set_value("一月").run()
+    _choose_market_gcj(at)
+    assert _metrics(at)["可导入"] == "3"
+    next(s for s in at.selectbox if s.key.startswith("fac_part_")).set_value("二月").run()
+    assert not at.exception, at.exception
+    assert [i.value for i in at.info] == ["设置已更改，请重新检查。"]
+    assert not [b for b in at.button if b.key == "fac_apply"]
+
+
+def test_an_upload_named_longer_than_the_file_system_allows_is_read(page):
+    """A browser sends the name as it is; 86 Chinese characters are more than the 255 bytes
+    a file name may have, which was an OSError traceback on the page."""
+    sheet = pd.DataFrame({"name": ["a"], "lon": ["121.40"], "lat": ["31.21"]})
+    name = "长宁区菜市场布点规划设施清单" * 7 + ".csv"
+    at = _upload(page, "fac_upload", name, sheet.to_csv(index=False).encode(), "text/csv")
+    assert any(c.value.startswith(f"{as_text(name)} · utf-8：1 行") for c in at.caption)
+
+
 def test_one_category_for_every_row_is_never_a_silent_default(page):
     sheet = pd.DataFrame({"name": ["a"], "lon": ["121.40"], "lat": ["31.21"]})
     at = _upload(page, "fac_upload", "a.csv", sheet.to_csv(index=False).encode(), "text/csv")
@@ -380,3 +409,13 @@ def test_the_real_osm_pois_get_their_classes_mapped_and_the_rest_ignored(page):
     metrics = _metrics(at)
     assert int(metrics["已忽略"]) == int((~mapped).sum())
     assert int(metrics["可导入"]) + int(metrics["被拒绝"]) == int(mapped.sum())
+
+
+def test_the_rejected_rows_download_keeps_a_carriage_return_inside_its_cell():
+    """With lines ending in LF, a CR inside a text is left unquoted and a spreadsheet starts a
+    new row there: the rest of the cell ("=1+1") would run as a formula. CRLF lines, as the
+    exports write, make the writer quote it."""
+    from ui.importing import _csv_download
+
+    data = _csv_download(pd.DataFrame({"name": ["x\r=1+1"], "reason": ["=2"]}))
+    assert data.decode("utf-8-sig") == 'name,reason\r\n"x\r=1+1",\'=2\r\n'

@@ -77,3 +77,16 @@ def test_origins_say_which_parts_are_still_demo(targets, two_streets, market_and
     assert only.facility_origins == {"market": ("all.csv",)}
     official = with_boundaries(only, two_streets, origin="streets.gpkg")
     assert official.demo_parts == [] and not official.is_demo
+
+
+
+@pytest.mark.parametrize("prefix", ["ｍ", " m", "m\u200b", "\u200bm"])
+def test_an_id_prefix_is_normalised_as_ids_are_so_a_clash_is_seen_before_saving(
+        targets, market_and_parking, prefix):
+    """A prefixed id is stored as the loader will read it (NFKC, trimmed, invisible characters
+    removed): a full-width, blank or invisible prefix cannot slip a clash with m1 past the
+    merge into a version that then fails to load."""
+    imported = prefix_ids(_markets(targets, "1"), prefix)
+    assert list(imported["id"]) == ["m1"]
+    with pytest.raises(InputError, match="already used by facilities that stay"):
+        merge_facilities(market_and_parking, imported, mode="append")

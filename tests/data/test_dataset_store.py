@@ -98,9 +98,14 @@ def test_old_versions_are_pruned_with_their_unshared_data(store, targets, base, 
     assert layers == 4  # the streets once, three facility layers
     with pytest.raises(InputError, match=r"dataset version 1 is not kept \(kept: 5, 4, 3\)"):
         store.read(targets, version=1)
-    monkeypatch.setenv("CHANGNING_DATASET_VERSIONS", "1")
-    with pytest.raises(InputError, match="CHANGNING_DATASET_VERSIONS='1': a whole number ≥ 2"):
-        _save(store, base)
+    for number in (-1, 2**64):  # 2**64 was an OverflowError from sqlite (exit 70)
+        with pytest.raises(InputError, match=rf"dataset version {number} is not kept"):
+            store.rollback(number, targets, user="x")
+    for text in ("1", "²"):  # "²".isdigit() but int("²") was a ValueError (exit 70)
+        monkeypatch.setenv("CHANGNING_DATASET_VERSIONS", text)
+        with pytest.raises(InputError, match=f"CHANGNING_DATASET_VERSIONS='{text}': a whole "
+                                             f"number ≥ 2"):
+            _save(store, base)
 
 
 def test_rollback_and_restore_are_new_versions(store, targets, base):
@@ -126,6 +131,20 @@ def test_damaged_data_is_named_and_the_demo_can_still_be_restored(store, base):
         store.read(targets)
     assert store.restore_demo(targets, user="x") == 2
     assert store.read(targets).all_demo
+
+
+@pytest.mark.parametrize("origins", ["[1]", '{"boundaries": "x"}', '{"boundaries": "x", '
+                                     '"facilities": {"market": 5}}'])
+def test_damaged_origins_are_named_too(store, base, origins):
+    """Origins that are JSON but not the shape saved were a TypeError or KeyError outside the
+    net: exit 70, and a traceback on every page past the guard."""
+    targets = read_targets()
+    _save(store, base, base=0)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE versions SET origins = ?", (origins,))
+    with pytest.raises(InputError, match=r"dataset version 1 \(.*\): cannot be read"):
+        store.read(targets)
+    assert store.restore_demo(targets, user="x") == 2
 
 
 def test_a_version_whose_category_lost_its_target_fails_the_rules(store, base):

@@ -177,6 +177,53 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, monkeypatch):
     assert not any(config.TEMP_DIR.glob("*/a.csv")) if config.TEMP_DIR.exists() else True
 
 
+def _damaged_zip(damage: str) -> bytes:
+    method = zipfile.ZIP_LZMA if damage == "lzma" else zipfile.ZIP_DEFLATED
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("a.csv", "lon,lat,category\n" + "121.42,31.21,market\n" * 50)
+        archive.writestr("bé.dat", "x")
+    data = bytearray(buffer.getvalue())
+    if damage == "name":  # flagged UTF-8, but not
+        data[data.rfind("bé".encode()) + 1] = 0xFF
+        return bytes(data)
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        start = archive.getinfo("a.csv").header_offset + 30 + len("a.csv")
+    for offset in (0, 1) if damage == "deflate" else (6, 7, 9):
+        data[start + offset] ^= 0xFF
+    return bytes(data)
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".xlsx"])
+@pytest.mark.parametrize("damage", ["name", "deflate", "lzma"])
+def test_a_damaged_zip_is_an_input_error(tmp_path, damage, suffix):
+    """zipfile raises more than BadZipFile: a UnicodeDecodeError for a name flagged UTF-8,
+    zlib.error and LZMAError for damaged data (each was exit 70 on the CLI)."""
+    path = tmp_path / f"a{suffix}"
+    path.write_bytes(_damaged_zip(damage))
+    with pytest.raises(InputError, match=r"a\.(zip|xlsx): "):
+        read_table(path)
+
+
+def test_a_bang_in_a_name_cannot_make_gdal_read_another_file(tmp_path, monkeypatch):
+    """pyogrio reads "x!y.geojson" as y.geojson (of archive x, or in the working folder): a
+    zip member so named made GDAL read the working folder's y.geojson instead of the member
+    checked. Members are unpacked without '!'; a path holding one is refused."""
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    gpd.GeoDataFrame(pd.concat([ROWS] * 3), geometry=gpd.points_from_xy(
+        [121.4] * 6, [31.21] * 6), crs="EPSG:4326").to_file(elsewhere / "y.geojson")
+    member = gpd.GeoDataFrame(ROWS.iloc[:1], geometry=gpd.points_from_xy([121.4], [31.21]),
+                              crs="EPSG:4326").to_json()
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x!y.geojson", member)
+    monkeypatch.chdir(elsewhere)
+    assert len(read_table(path).frame) == 1
+    with pytest.raises(InputError, match=r"a path holding '!' cannot be read"):
+        read_table(tmp_path / "cwd" / "x!y.geojson")
+
+
 def test_nested_zips_are_not_read(tmp_path):
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as archive:
@@ -201,6 +248,12 @@ def test_size_and_row_limits_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CHANGNING_MAX_UPLOAD_MB", "lots")
     with pytest.raises(InputError, match=r"CHANGNING_MAX_UPLOAD_MB='lots': not a number"):
         file_limits()
+    monkeypatch.delenv("CHANGNING_MAX_UPLOAD_MB")
+    for text in ("inf", "1e400", "nan", "0"):  # inf and 1e400 were an OverflowError
+        monkeypatch.setenv("CHANGNING_MAX_ROWS", text)
+        with pytest.raises(InputError, match=r"CHANGNING_MAX_ROWS=.*: must be a finite number "
+                                             r"greater than 0"):
+            file_limits()
 
 
 def test_vector_rows_are_limited_before_they_are_read(tmp_path, monkeypatch):
@@ -210,6 +263,19 @@ def test_vector_rows_are_limited_before_they_are_read(tmp_path, monkeypatch):
                      crs="EPSG:4326").to_file(path)
     with pytest.raises(InputError, match=r"more than 1 rows .*: 2"):
         read_table(path)
+
+
+def test_a_multipoint_counts_a_row_a_point_against_the_row_limit(tmp_path, monkeypatch):
+    """One MultiPoint feature of many points passed the feature count and became a facility
+    a point: 21 MB of GeoJSON made 1,000,000 accepted rows and 1.9 GB of memory."""
+    monkeypatch.setenv("CHANGNING_MAX_ROWS", "2")
+    path = tmp_path / "a.geojson"
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.MultiPoint(
+        [(121.4, 31.21), (121.41, 31.2), (121.42, 31.2)])], crs="EPSG:4326").to_file(path)
+    with pytest.raises(InputError, match=r"more than 2 rows .*: 3"):
+        read_table(path)
+    monkeypatch.setenv("CHANGNING_MAX_ROWS", "3")
+    assert len(read_table(path).frame) == 3
 
 
 def test_every_sheet_is_read_or_refused_naming_the_others(tmp_path):
@@ -229,6 +295,23 @@ def test_every_sheet_is_read_or_refused_naming_the_others(tmp_path):
         ROWS.to_excel(writer, sheet_name="菜场", index=False)
         pd.DataFrame().to_excel(writer, sheet_name="Sheet2", index=False)
     assert read_table(single).part == "菜场"  # the only sheet holding data
+
+
+@pytest.mark.parametrize(("find", "put"), [(b"<sheetData>", b"<sheetData><row><c"),
+                                            (b'r="A1"', b'r="1A"')])
+def test_a_sheet_damaged_in_its_first_rows_is_an_input_error(tmp_path, find, put):
+    """The sheets are looked into (which hold data) inside the same net as opening the book:
+    damaged XML or a bad cell reference there is an InputError, not a ParseError or
+    ValueError (exit 70 on the CLI, a traceback on the Data page)."""
+    good, path = tmp_path / "good.xlsx", tmp_path / "a.xlsx"
+    ROWS.to_excel(good, index=False)
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, data.replace(find, put, 1)
+                            if info.filename.endswith("sheet1.xml") else data)
+    with pytest.raises(InputError, match=r"a\.xlsx: cannot be read as XLSX"):
+        read_table(path)
 
 
 def test_every_layer_is_read_or_refused_naming_the_others(tmp_path):

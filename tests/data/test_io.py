@@ -124,3 +124,24 @@ def test_bad_toml_names_the_file_and_line(tmp_path):
     path.write_text("[categories.market]\nradius_m = = 5\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"targets file .*t\.toml: not valid TOML .*line 2"):
         read_targets(path)
+
+
+def test_the_importers_csvs_hold_formulas_as_text(tmp_path):
+    """facilities.csv and rejected.csv are opened in spreadsheets: a cell starting with =, +,
+    -, @, tab or CR is written behind a single quote, numbers stay numbers, and a CR inside a
+    text stays inside its quoted cell (OWASP's CSV-injection rule, as the exports do)."""
+    import pandas as pd
+
+    from geo.data.importer import import_facilities
+    from geo.data.io import write_import
+
+    frame = pd.DataFrame({"id": ["=1+1", "+2"], "name": ['=HYPERLINK("http://x")', "-3"],
+                          "lon": ["121.42", "121.42"], "lat": ["31.21", "91"],
+                          "address": ["@SUM(A1)", "\t=x\ry"]})
+    report = import_facilities(frame, known_categories=["market"], category="market")
+    facilities, rejected = write_import(report, tmp_path)
+    accepted = pd.read_csv(facilities, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert accepted.loc[0, ["id", "name", "address", "lon"]].tolist() == [
+        "'=1+1", "'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "121.42"]
+    kept = pd.read_csv(rejected, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert kept.loc[0, ["id", "name", "address"]].tolist() == ["'+2", "'-3", "'\t=x\ry"]

@@ -135,8 +135,18 @@ def test_invalid_geometry_and_bad_population_are_named():
     message = str(caught.value)
     assert "feature 1 (code=1): invalid geometry (Self-intersection" in message
     assert "feature 2 (code=2): geometry is a Point, not a polygon" in message
-    assert "feature 1 (code=1): pop 'x' is not a number ≥ 0" in message
-    assert "feature 2 (code=2): pop -1 is not a number ≥ 0" in message
+    assert "feature 1 (code=1): pop 'x' is not a finite number ≥ 0" in message
+    assert "feature 2 (code=2): pop -1 is not a finite number ≥ 0" in message
+
+
+def test_a_population_that_is_not_finite_is_refused():
+    """An 'inf' population was accepted: coverage then printed Infinity, which is not JSON,
+    and the street's population share as null."""
+    with pytest.raises(InputError) as caught:
+        normalize_boundaries(_streets(pop=["inf", "1e400"]), code_field="code",
+                             name_field="name", population_field="pop")
+    assert "feature 1 (code=1): pop 'inf' is not a finite number ≥ 0" in str(caught.value)
+    assert "feature 2 (code=2): pop '1e400' is not a finite number ≥ 0" in str(caught.value)
 
 
 def test_missing_code_field_lists_the_fields():

@@ -475,8 +475,27 @@ def test_edges_file_without_crs_or_edges_or_readable_content(tmp_path):
     with pytest.raises(InputError, match=r"empty\.gpkg: no edges"):
         read_network(empty)
     junk = _write(tmp_path, "junk.gpkg", "not a geopackage")
-    with pytest.raises(InputError, match=r"junk\.gpkg: cannot be read as a vector file"):
+    with pytest.raises(InputError, match=r"junk\.gpkg: the content is not GPKG"):
         read_network(junk)
+
+
+@pytest.mark.parametrize("name", ["edges.geojson", "edges.zip"])
+def test_an_edges_file_goes_through_the_allow_list(tmp_path, name):
+    """A VRT named .geojson (or zipped) was opened by GDAL as it is: its source, a local file
+    or a /vsicurl/ URL, was read (a request left the machine)."""
+    vrt = ('<OGRVRTDataSource><OGRVRTLayer name="edges"><SrcDataSource>'
+           f'{tmp_path / "lines.csv"}</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>')
+    (tmp_path / "lines.csv").write_text("WKT,length\n\"LINESTRING (0 0, 1 1)\",1\n")
+    path = tmp_path / name
+    if name.endswith(".zip"):
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("edges.geojson", vrt)
+    else:
+        path.write_text(vrt)
+    with pytest.raises(InputError, match=r"the content is not GEOJSON as its extension says"):
+        read_network(path)
 
 
 def test_edges_file_negative_or_missing_length_field(tmp_path):
