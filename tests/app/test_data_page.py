@@ -415,7 +415,7 @@ def test_the_rejected_rows_download_keeps_a_carriage_return_inside_its_cell():
     """With lines ending in LF, a CR inside a text is left unquoted and a spreadsheet starts a
     new row there: the rest of the cell ("=1+1") would run as a formula. CRLF lines, as the
     exports write, make the writer quote it."""
-    from ui.importing import _csv_download
+    from ui.importing import csv_bytes
 
-    data = _csv_download(pd.DataFrame({"name": ["x\r=1+1"], "reason": ["=2"]}))
+    data = csv_bytes(pd.DataFrame({"name": ["x\r=1+1"], "reason": ["=2"]}))
     assert data.decode("utf-8-sig") == 'name,reason\r\n"x\r=1+1",\'=2\r\n'
