@@ -95,7 +95,12 @@ def _base_dataset(store: DatasetStore, targets: Targets, base: int | None
 def run_show(args: argparse.Namespace) -> dict:
     store = DatasetStore()
     targets = _targets(args)
-    dataset = current_dataset(targets, store)
+    try:
+        dataset = current_dataset(targets, store)
+    except InputError as exc:  # say which versions there are to roll back to
+        kept = ", ".join(str(v.version) for v in store.versions()) or "none"
+        raise InputError(f"{exc}\nkept versions: {kept}; go back with python cli.py dataset "
+                         f"rollback --to N (0: the demo data)") from None
     counts = dataset.facilities["category"].value_counts()
     categories = list(targets.keys()) + sorted(set(counts.index) - set(targets.keys()))
     return {"version": store.current_version(),

@@ -175,10 +175,10 @@ def test_the_real_osm_pois_through_dataset_import_with_a_category_map(tmp_path):
     assert done["accepted"] >= int(wanted.sum())  # every mapped row lies in Changning
     unnamed = int((wanted & (frame["name"].fillna("").str.strip() == "")).sum())
     assert done["warnings"]["unnamed: named from its category and id"] == unnamed > 0
-    ignored = frame["fclass"] == "restaurant"
-    duplicates = int(frame.loc[~ignored, "osm_id"].astype(str).duplicated().sum())
-    assert done["reasons"] == {"unknown category": int((~wanted).sum()) - done["ignored"],
-                               "duplicate id": duplicates}
+    duplicates = int(frame.loc[wanted, "osm_id"].astype(str).duplicated().sum())
+    expected = {"unknown category": int((~wanted).sum()) - done["ignored"],
+                "duplicate id": duplicates}
+    assert done["reasons"] == {k: v for k, v in expected.items() if v}
     assert done["version"] == 2
     coverage = _json(run_cli("coverage", "--format", "json"))
     markets = sum(s["coverage"]["market"]["facilities"] for s in coverage["streets"])
@@ -239,3 +239,33 @@ def test_a_change_landing_while_the_data_is_read_is_refused_not_lost(tmp_path, s
     facilities = DatasetStore().read(read_targets()).facilities
     assert landed == [1] and DatasetStore().current_version() == 1
     assert "other-1" in set(facilities["id"])
+
+
+def test_a_store_that_is_not_a_database_is_set_aside_by_restore_demo(state_dir):
+    damaged = state_dir / "dataset.sqlite"
+    damaged.write_bytes(b"this is not a database" * 100)
+    shown = run_cli("dataset", "show", "--format", "json")
+    assert shown.returncode == 2 and "Traceback" not in shown.stderr
+    assert "restoring the demo data" in shown.stderr and "sets the file aside" in shown.stderr
+    restored = _json(run_cli("dataset", "restore-demo", "--format", "json"))
+    assert restored["version"] == 1
+    [aside] = state_dir.glob("dataset.sqlite.damaged-*")
+    assert aside.read_bytes() == b"this is not a database" * 100
+    assert _json(run_cli("dataset", "show", "--format", "json"))["demo"] is True
+
+
+def test_show_names_the_kept_versions_when_the_newest_cannot_be_loaded(tmp_path, state_dir):
+    import sqlite3
+
+    _json(run_cli("dataset", "import", "--facilities", _markets(tmp_path / "a.csv"),
+                  "--category-field", "类型", "--format", "json"))
+    _json(run_cli("dataset", "import", "--facilities", _markets(tmp_path / "b.csv", prefix="b"),
+                  "--category-field", "类型", "--mode", "append", "--format", "json"))
+    with sqlite3.connect(state_dir / "dataset.sqlite") as conn:
+        key = conn.execute("SELECT facilities FROM versions WHERE version = 2").fetchone()[0]
+        conn.execute("UPDATE layers SET payload = x'00' WHERE key = ?", (key,))
+    shown = run_cli("dataset", "show", "--format", "json")
+    assert shown.returncode == 2
+    assert shown.stderr.endswith("kept versions: 2, 1; go back with python cli.py dataset "
+                                 "rollback --to N (0: the demo data)\n")
+    assert _json(run_cli("dataset", "rollback", "--to", "1", "--format", "json"))["version"] == 3

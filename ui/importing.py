@@ -169,7 +169,7 @@ def _class_inputs(frame: pd.DataFrame, column: str, targets: Targets,
         default = table.loc[table["category"] == category, "class"].tolist()
         picked = grid[number % len(grid)].multiselect(
             as_text(targets[category].label(lang())), classes, default=default,
-            key=f"fac_classes_{category}_{file_id}")
+            key=f"fac_classes_{category}_{file_id}_{column}")
         for cls in picked:
             if cls in chosen:
                 st.error(as_text(t(f"类 {cls!r} 同时被选为 {chosen[cls]} 和 {category}。",

@@ -1,12 +1,14 @@
 """Uploaded files, parsed once per content: the bytes are hashed once per upload, written to a
 private temporary folder under their own name (the extension selects the reader), read through
-the allow-list of :mod:`geo.data.files`, and the result cached by (hash, name, options), so a
-widget change re-runs the page without parsing the file again."""
+the allow-list of :mod:`geo.data.files`, and the result — or the reason it cannot be read —
+cached by (hash, name, options), so a widget change re-runs the page without parsing the file
+again."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -40,48 +42,67 @@ def digest(upload) -> str:
     return st.session_state[key]
 
 
-def _read_copy(data: bytes, name: str, read: Callable[[Path, str], T]) -> T:
+@dataclass(frozen=True)
+class _Refused:
+    """A parse that failed, cached like a success so that no rerun parses the file again."""
+
+    message: str
+
+
+def _read_copy(data: bytes, name: str, read: Callable[[Path, str], T]) -> T | _Refused:
     """``read(path, label)`` of ``data`` written to a private folder under a short name with
     the file's extension (a browser may send a name longer than the file system allows: 86
-    Chinese characters are 258 bytes); messages name it by ``name``."""
+    Chinese characters are 258 bytes); messages name it by ``name``. A file that cannot be
+    read is a :class:`_Refused` with the reason."""
     suffix = Path(name.replace("\x00", "")).suffix
     safe = "upload" + (suffix if len(suffix) <= MAX_SUFFIX else "")
     with temporary_folder() as folder:
         path = folder / safe
         path.write_bytes(data)
-        return read(path, name)
+        try:
+            return read(path, name)
+        except InputError as exc:
+            return _Refused(str(exc))
+
+
+def _or_raise(value: T | _Refused) -> T:
+    if isinstance(value, _Refused):
+        raise InputError(value.message)
+    return value
 
 
 @st.cache_data(show_spinner="读取文件… Reading the file…", max_entries=8)
 def _table(sha: str, name: str, sheet: str | None, layer: str | None, encoding: str | None,
-           _data: bytes) -> TableRead:
+           _data: bytes) -> TableRead | _Refused:
     return _read_copy(_data, name, lambda path, label: read_table(
         path, label=label, sheet=sheet, layer=layer, encoding=encoding))
 
 
 @st.cache_data(show_spinner="读取文件… Reading the file…", max_entries=8)
-def _features(sha: str, name: str, layer: str | None, _data: bytes) -> gpd.GeoDataFrame:
+def _features(sha: str, name: str, layer: str | None, _data: bytes
+              ) -> gpd.GeoDataFrame | _Refused:
     return _read_copy(_data, name, lambda path, label: read_vector_file(
         path, what="boundaries file", label=label, layer=layer))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _parts(sha: str, name: str, _data: bytes) -> tuple[str, tuple[str, ...]]:
+def _parts(sha: str, name: str, _data: bytes) -> tuple[str, tuple[str, ...]] | _Refused:
     return _read_copy(_data, name, lambda path, label: table_parts(path, label=label))
 
 
 def upload_parts(upload) -> tuple[str, tuple[str, ...]]:
     """The uploaded file's format and its sheets or layers (see
     :func:`geo.data.io.table_parts`)."""
-    return _parts(digest(upload), upload.name, upload.getvalue())
+    return _or_raise(_parts(digest(upload), upload.name, upload.getvalue()))
 
 
 def parsed_table(upload, *, sheet: str | None = None, layer: str | None = None,
                  encoding: str | None = None) -> TableRead:
     """The uploaded facility list as read (see :func:`geo.data.io.read_table`)."""
-    return _table(digest(upload), upload.name, sheet, layer, encoding, upload.getvalue())
+    return _or_raise(_table(digest(upload), upload.name, sheet, layer, encoding,
+                            upload.getvalue()))
 
 
 def parsed_features(upload, *, layer: str | None = None) -> gpd.GeoDataFrame:
     """The uploaded vector file's features (see :func:`geo.data.io.read_vector_file`)."""
-    return _features(digest(upload), upload.name, layer, upload.getvalue())
+    return _or_raise(_features(digest(upload), upload.name, layer, upload.getvalue()))

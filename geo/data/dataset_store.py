@@ -20,8 +20,8 @@ import io
 import json
 import os
 import sqlite3
-from collections.abc import Collection, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,8 +196,27 @@ class DatasetStore:
     def __repr__(self) -> str:
         return f"DatasetStore({str(self.path)!r})"
 
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return sqlite_connection(self.path, what=WHAT, synchronous_full=True)
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A fresh connection; a file SQLite cannot use is a :class:`StoreError` that says how
+        to go on."""
+        try:
+            with sqlite_connection(self.path, what=WHAT, synchronous_full=True) as conn:
+                yield conn
+        except StoreError as exc:
+            raise StoreError(f"{exc}; restoring the demo data (the Data page, or python cli.py "
+                             f"dataset restore-demo) sets the file aside and starts again"
+                             ) from None
+
+    def set_aside(self) -> Path:
+        """Move a damaged store file (and its journal) aside, named with the time, so that
+        the next save starts a new one; the moved file's path."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        moved = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        os.replace(self.path, moved)
+        return moved
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -366,12 +385,17 @@ class DatasetStore:
         version is exactly when rolling back or restoring is wanted)."""
         try:
             return self.read(targets)
-        except InputError:
+        except (InputError, StoreError):
             return demo_dataset(like.streets.iloc[0:0], like.facilities.iloc[0:0])
 
     def restore_demo(self, targets: Targets, *, user: str) -> int:
-        """A new version holding the embedded demo data; its number."""
+        """A new version holding the embedded demo data; its number. A store file SQLite
+        cannot use is set aside first (see :meth:`set_aside`)."""
         demo = demo_dataset(*read_demo(targets))
+        try:
+            self.current_version()
+        except StoreError:
+            self.set_aside()
         current = self._current_or_nothing(targets, like=demo)
         return self.save(demo, base_version=None, user=user, summary=change_summary(
             current, demo, action="restore-demo", detail=DEMO))

@@ -72,14 +72,15 @@ ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, z
 
 @dataclass(frozen=True)
 class FileLimits:
-    """How large a user's file may be: bytes, rows, and bytes unpacked from a zip."""
+    """How large a user's file may be: bytes, rows, bytes unpacked from a zip, columns."""
 
     max_bytes: int
     max_rows: int
     max_unpacked_bytes: int
+    max_columns: int = config.CHANGNING_MAX_COLUMNS
 
 
-def _env_number(name: str, default: float) -> float:
+def _env_number(name: str, default: float, *, whole: bool = False) -> float:
     text = os.environ.get(name, "").strip()
     if not text:
         return default
@@ -89,18 +90,23 @@ def _env_number(name: str, default: float) -> float:
         raise InputError(f"{name}={text!r}: not a number") from None
     if not (math.isfinite(value) and value > 0):
         raise InputError(f"{name}={text!r}: must be a finite number greater than 0")
+    if whole and not (value.is_integer() and value >= 1):
+        raise InputError(f"{name}={text!r}: must be a whole number, at least 1")
     return value
 
 
 def file_limits() -> FileLimits:
     """The limits now in force: :mod:`geo.model.config`'s defaults, or the environment's
-    ``CHANGNING_MAX_UPLOAD_MB``, ``CHANGNING_MAX_ROWS`` and ``CHANGNING_MAX_UNPACKED_MB``."""
+    ``CHANGNING_MAX_UPLOAD_MB``, ``CHANGNING_MAX_ROWS``, ``CHANGNING_MAX_UNPACKED_MB`` and
+    ``CHANGNING_MAX_COLUMNS``."""
     mb = 2**20
     return FileLimits(
         max_bytes=int(_env_number("CHANGNING_MAX_UPLOAD_MB", config.CHANGNING_MAX_UPLOAD_MB) * mb),
-        max_rows=int(_env_number("CHANGNING_MAX_ROWS", config.CHANGNING_MAX_ROWS)),
+        max_rows=int(_env_number("CHANGNING_MAX_ROWS", config.CHANGNING_MAX_ROWS, whole=True)),
         max_unpacked_bytes=int(_env_number("CHANGNING_MAX_UNPACKED_MB",
-                                           config.CHANGNING_MAX_UNPACKED_MB) * mb))
+                                           config.CHANGNING_MAX_UNPACKED_MB) * mb),
+        max_columns=int(_env_number("CHANGNING_MAX_COLUMNS", config.CHANGNING_MAX_COLUMNS,
+                                    whole=True)))
 
 
 def megabytes(size: int) -> str:

@@ -145,6 +145,12 @@ def _delimiter(text: str) -> str:
         return ","
 
 
+def _check_columns(count: int, limits: FileLimits, *, what: str) -> None:
+    if count > limits.max_columns:
+        raise InputError(f"{what}: {count:,} columns, more than the limit of "
+                         f"{limits.max_columns:,} (CHANGNING_MAX_COLUMNS)")
+
+
 def _too_many_rows(count: int, limits: FileLimits, *, what: str) -> InputError:
     return InputError(f"{what}: more than {limits.max_rows:,} rows (the limit, "
                       f"CHANGNING_MAX_ROWS){'' if count < 0 else f': {count:,}'}")
@@ -161,9 +167,12 @@ def read_text_table(path: Path, *, what: str, encoding: str | None = None,
     """
     limits = limits or file_limits()
     text, used = decode_text(path.read_bytes(), encoding=encoding, what=what)
+    delimiter = _delimiter(text)
+    header = next(csv.reader(io.StringIO(text[:SNIFF_BYTES]), delimiter=delimiter), [])
+    _check_columns(len(header), limits, what=what)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            sep=_delimiter(text), nrows=limits.max_rows + 1)
+                            sep=delimiter, nrows=limits.max_rows + 1)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{what}: cannot be read as CSV ({first})") from None
@@ -222,10 +231,32 @@ def _choose(parts: list[str], chosen: str | None, *, noun: str, option: str, wha
                      f"with {option}")
 
 
+def _check_workbook(path: Path, limits: FileLimits, *, what: str) -> None:
+    """Refuse a workbook that unpacks to more than the limit, or whose shared strings (which
+    openpyxl holds in memory whole) number more than ten a row of the row limit."""
+    with zipfile.ZipFile(path) as archive:
+        unpacked_size = sum(info.file_size for info in archive.infolist())
+        if unpacked_size > limits.max_unpacked_bytes:
+            raise InputError(f"{what}: unpacks to {megabytes(unpacked_size)}, more than the "
+                             f"limit of {megabytes(limits.max_unpacked_bytes)} "
+                             f"(CHANGNING_MAX_UNPACKED_MB)")
+        names = archive.namelist()
+        if "xl/sharedStrings.xml" not in names:
+            return
+        allowed, count, tail = 10 * limits.max_rows, 0, b""
+        with archive.open("xl/sharedStrings.xml") as strings:
+            while chunk := strings.read(1 << 20):
+                count += (tail + chunk).count(b"<si") - tail.count(b"<si")
+                tail = chunk[-3:]
+                if count > allowed:
+                    raise InputError(f"{what}: more than {allowed:,} distinct texts (ten a row "
+                                     f"of the row limit, CHANGNING_MAX_ROWS)")
+
+
 def read_sheet(path: Path, *, what: str, sheet: str | None = None,
-               limits: FileLimits | None = None) -> tuple[pd.DataFrame, str]:
-    """One sheet of an XLSX file as text cells, and its name: ``sheet``, or the only sheet
-    holding data.
+               limits: FileLimits | None = None) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    """One sheet of an XLSX file as text cells, its name (``sheet``, or the only sheet
+    holding data) and every sheet's name.
 
     Raises
     ------
@@ -234,11 +265,7 @@ def read_sheet(path: Path, *, what: str, sheet: str | None = None,
         more rows than the limit.
     """
     limits = limits or file_limits()
-    with zipfile.ZipFile(path) as archive:
-        unpacked_size = sum(info.file_size for info in archive.infolist())
-    if unpacked_size > limits.max_unpacked_bytes:
-        raise InputError(f"{what}: unpacks to {megabytes(unpacked_size)}, more than the limit "
-                         f"of {megabytes(limits.max_unpacked_bytes)} (CHANGNING_MAX_UNPACKED_MB)")
+    _check_workbook(path, limits, what=what)
     sheets = _sheet_names(path, what=what)
     name = _choose(list(sheets), sheet, noun="sheet", option="--sheet", what=what,
                    filled=[s for s, full in sheets.items() if full])
@@ -250,7 +277,8 @@ def read_sheet(path: Path, *, what: str, sheet: str | None = None,
                          ) from None
     if len(frame) > limits.max_rows:
         raise _too_many_rows(-1, limits, what=what)
-    return frame, name
+    _check_columns(len(frame.columns), limits, what=what)
+    return frame, name, tuple(sheets)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -259,10 +287,15 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _check_geojson(path: Path, *, what: str) -> None:
-    """Refuse GeoJSON that is not a feature collection or feature, or whose ``crs`` member is
-    anything but a name (a ``link`` CRS would make GDAL fetch a URL)."""
+    """Refuse GeoJSON that is not a feature collection or feature, whose ``crs`` member is
+    anything but a name (a ``link`` CRS would make GDAL fetch a URL), or that is made mostly of
+    brackets (millions of empty arrays or objects take gigabytes to parse; real feature files
+    have a bracket in every 25 bytes or more)."""
+    raw = path.read_bytes()
+    if len(raw) > 2**20 and max(raw.count(b"["), raw.count(b"{")) > len(raw) / 8:
+        raise InputError(f"{what}: mostly brackets, not a plausible feature file")
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputError(f"{what}: not valid JSON ({type(exc).__name__})") from None
     if not isinstance(data, dict) or data.get("type") not in ("FeatureCollection", "Feature"):
@@ -302,6 +335,7 @@ def read_features(path: Path, fmt: str, *, what: str, layer: str | None = None,
             raise InputError(f"{what}: opened as {info['driver']}, not {DRIVERS[fmt]}")
         if info["features"] > limits.max_rows:
             raise _too_many_rows(info["features"], limits, what=what)
+        _check_columns(len(info["fields"]), limits, what=what)
         frame = pyogrio.read_dataframe(path, layer=name)
     except InputError:
         raise

@@ -160,8 +160,8 @@ def read_table(path: str | Path, *, what: str = "facilities file", label: str | 
             text = read_text_table(inner, what=named, encoding=encoding, limits=limits)
             read = TableRead(text.frame, fmt, encoding=text.encoding, garbled=text.garbled)
         elif fmt == "xlsx":
-            frame, name = read_sheet(inner, what=named, sheet=sheet, limits=limits)
-            read = TableRead(frame, fmt, name, tuple(list_parts(inner, fmt, what=named)))
+            frame, name, parts = read_sheet(inner, what=named, sheet=sheet, limits=limits)
+            read = TableRead(frame, fmt, name, parts)
         else:
             features, name = read_features(inner, fmt, what=named, layer=layer, limits=limits)
             table = points_table(features)

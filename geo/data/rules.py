@@ -3,9 +3,9 @@
 
 A row is rejected only for what makes it unusable: no or unparseable coordinates, coordinates
 out of range, an unknown ``crs``, a point outside the study area (when one is given), an id
-that repeats an earlier row's after Unicode normalisation (NFKC, trimmed, zero-width and other
-invisible characters removed), an unknown category, a capacity that is not a finite number
-≥ 0, an unknown status. An unnamed facility is accepted, named from its category's label (or
+that repeats an earlier usable row's after Unicode normalisation (NFKC, trimmed, zero-width
+and other invisible characters removed), an unknown category, a capacity that is not a finite
+number ≥ 0, an unknown status. An unnamed facility is accepted, named from its category's label (or
 its class) and its id, e.g. ``公共停车场 (osm-123)``, and counted as a warning.
 
 Coordinates are longitude/latitude in the system each row's ``crs`` names (wgs84, gcj02,
@@ -241,12 +241,14 @@ def check_facility_rows(frame: pd.DataFrame, *, known_categories: Collection[str
         "crs": (crs == "").to_numpy(),
         "outside": (usable & ~inside_area(area, wlon, wlat)) if area is not None
         else np.zeros(count, dtype=bool),
-        "duplicate": ids.duplicated(keep="first").to_numpy(),
+        "duplicate": np.zeros(count, dtype=bool),  # below: against the usable rows only
         "category": ~raw["category"].isin(list(known_categories)).to_numpy(),
         "capacity": (raw["capacity"] != "").to_numpy() & ~(np.isfinite(capacity)
                                                            & (capacity >= 0)),
         "status": (status == "").to_numpy(),
     }
+    failed["duplicate"] = _repeats_a_usable_row(ids, rejected=np.logical_or.reduce(
+        [mask for key, mask in failed.items() if key != "duplicate"]))
     unnamed = (raw["name"] == "").to_numpy()
     names = raw["name"].where(~unnamed, [
         f"{(labels or {}).get(c) or s or c} ({i})"
@@ -256,6 +258,14 @@ def check_facility_rows(frame: pd.DataFrame, *, known_categories: Collection[str
         "capacity": capacity, "address": raw["address"], "lon": np.round(wlon, 8),
         "lat": np.round(wlat, 8), "crs": "wgs84", "status": status, "source": raw["source"]})
     return CheckedRows(out, failed, unnamed, raw, tuple(known_categories))
+
+
+def _repeats_a_usable_row(ids: pd.Series, *, rejected: np.ndarray) -> np.ndarray:
+    """Rows whose id an earlier row that no other rule rejects already has: the first usable
+    row keeps the id; a rejected row does not take it from a later one."""
+    position = pd.Series(np.arange(len(ids)), dtype=float)
+    first = position.where(~rejected).groupby(ids.to_numpy()).transform("min")
+    return (first.notna() & (position > first)).to_numpy()
 
 
 def row_warnings(frame: pd.DataFrame, *, accepted: np.ndarray, unnamed: np.ndarray

@@ -53,7 +53,7 @@ def _duplicates(values: pd.Series) -> list[str]:
 
 def _missing_columns(frame: pd.DataFrame, wanted: dict[str, str]) -> list[str]:
     """Problems for each wanted column (role → column name) that the frame lacks."""
-    have = [c for c in frame.columns if c != "geometry"]
+    have = [c for c in frame.columns if c != "geometry" and c not in INTERNAL_COLUMNS]
     return [f"missing field {column!r} for {role} (fields present: {', '.join(map(str, have))})"
             for role, column in wanted.items() if column not in frame.columns]
 

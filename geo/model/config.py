@@ -8,6 +8,7 @@ from pathlib import Path
 __all__ = [
     "BOUNDARIES_DIR",
     "CATEGORIES",
+    "CHANGNING_MAX_COLUMNS",
     "CHANGNING_MAX_ROWS",
     "CHANGNING_MAX_UNPACKED_MB",
     "CHANGNING_MAX_UPLOAD_MB",
@@ -57,6 +58,7 @@ TEMP_DIR = STATE_DIR / "tmp"
 #: its size, its rows, and the bytes a zip (or an XLSX, itself a zip) may unpack to.
 CHANGNING_MAX_UPLOAD_MB = 50
 CHANGNING_MAX_ROWS = 200_000
+CHANGNING_MAX_COLUMNS = 200
 CHANGNING_MAX_UNPACKED_MB = 200
 
 DEMO_BOUNDARIES = BOUNDARIES_DIR / "changning_streets_demo.geojson"

@@ -419,3 +419,18 @@ def test_the_rejected_rows_download_keeps_a_carriage_return_inside_its_cell():
 
     data = csv_bytes(pd.DataFrame({"name": ["x\r=1+1"], "reason": ["=2"]}))
     assert data.decode("utf-8-sig") == 'name,reason\r\n"x\r=1+1",\'=2\r\n'
+
+
+def test_a_file_that_cannot_be_read_is_not_read_again_on_every_click(page, monkeypatch):
+    import ui.uploads
+
+    calls = []
+    real = ui.uploads.table_parts
+    monkeypatch.setattr(ui.uploads, "table_parts",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    st.cache_data.clear()
+    at = _upload(page, "fac_upload", "broken.xlsx", b"not a workbook", "application/zip")
+    for _ in range(3):
+        at.checkbox(key="versions_sure").check().run()
+        at.checkbox(key="versions_sure").uncheck().run()
+    assert len(at.error) == 1 and len(calls) == 1

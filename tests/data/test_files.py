@@ -395,3 +395,68 @@ def test_a_killed_cli_leaves_no_unpacked_files_after_the_next_start(tmp_path, st
     done = run_cli("dataset", "show", "--format", "json")
     assert done.returncode == 0, done.stderr
     assert not stale.exists()
+
+
+def test_too_many_columns_are_refused_before_the_rows_are_parsed(tmp_path, monkeypatch):
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(201)) + "\n" + ",".join("1" * 201) + "\n")
+    with pytest.raises(InputError, match=r"201 columns, more than the limit of 200 "
+                                         r"\(CHANGNING_MAX_COLUMNS\)"):
+        read_table(path)
+    monkeypatch.setenv("CHANGNING_MAX_COLUMNS", "201")
+    assert len(read_table(path).frame.columns) == 201
+    monkeypatch.setenv("CHANGNING_MAX_ROWS", "0.5")
+    with pytest.raises(InputError, match=r"CHANGNING_MAX_ROWS='0.5': must be a whole number"):
+        read_table(path)
+
+
+def test_a_geojson_made_of_brackets_is_refused_before_it_is_parsed(tmp_path):
+    path = tmp_path / "bomb.geojson"
+    path.write_text('{"type": "FeatureCollection", "x": [' + "[]," * 600_000 + '[]], '
+                    '"features": []}')
+    with pytest.raises(InputError, match=r"bomb.geojson: mostly brackets, not a plausible "
+                                         r"feature file"):
+        read_table(path)
+
+
+def _shared_strings_workbook(path: Path, texts: list[str]) -> Path:
+    """A minimal workbook whose one column of cells refers to shared strings (as Excel and
+    WPS write them)."""
+    rows = "".join(f'<row r="{i + 1}"><c r="A{i + 1}" t="s"><v>{i}</v></c></row>'
+                   for i in range(len(texts)))
+    strings = "".join(f"<si><t>{text}</t></si>" for text in texts)
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+    kinds = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    return _zip(path, {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{kinds}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{kinds}.worksheet+xml"/>'
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{kinds}.sharedStrings+xml"/>'
+            "</Types>").encode(),
+        "_rels/.rels": (f'<Relationships xmlns="{package}"><Relationship Id="r1" Type="{rel}/'
+                        'officeDocument" Target="xl/workbook.xml"/></Relationships>').encode(),
+        "xl/workbook.xml": (f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet name="s" '
+                            'sheetId="1" r:id="r1"/></sheets></workbook>').encode(),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{package}"><Relationship Id="r1" Type="{rel}/worksheet" '
+            'Target="worksheets/sheet1.xml"/><Relationship Id="r2" Type="'
+            f'{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>').encode(),
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{rows}</sheetData>'
+                                    f"</worksheet>".encode(),
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}">{strings}</sst>'.encode()})
+
+
+def test_a_workbook_with_more_texts_than_rows_allow_is_refused(tmp_path, monkeypatch):
+    path = _shared_strings_workbook(tmp_path / "strings.xlsx",
+                                    ["名称", *(f"名{i}" for i in range(60))])
+    monkeypatch.setenv("CHANGNING_MAX_ROWS", "5")
+    with pytest.raises(InputError, match=r"more than 50 distinct texts \(ten a row of the row "
+                                         r"limit, CHANGNING_MAX_ROWS\)"):
+        read_table(path)
+    monkeypatch.setenv("CHANGNING_MAX_ROWS", "60")
+    assert read_table(path).frame["名称"].tolist() == [f"名{i}" for i in range(60)]

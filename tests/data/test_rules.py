@@ -130,3 +130,9 @@ def test_ids_default_to_the_row_number_and_multipoint_parts_are_suffixed():
         "unnamed: named from its category and id": 1,
         "an area or a line: placed at a representative point": 1,
         "a MultiPoint: one facility per point, ids suffixed": 1}
+
+
+def test_a_rejected_row_does_not_take_its_id_from_a_later_usable_one():
+    checked = _check({"id": "a", "lon": "abc"}, {"id": "a"}, {"id": "a"}, {"id": "a", "lat": "x"})
+    assert checked.failed["duplicate"].tolist() == [False, False, True, True]
+    assert checked.accepted.tolist() == [False, True, False, False]
