@@ -168,7 +168,10 @@ def read_text_table(path: Path, *, what: str, encoding: str | None = None,
     limits = limits or file_limits()
     text, used = decode_text(path.read_bytes(), encoding=encoding, what=what)
     delimiter = _delimiter(text)
-    header = next(csv.reader(io.StringIO(text[:SNIFF_BYTES]), delimiter=delimiter), [])
+    try:
+        header = next(csv.reader(io.StringIO(text[:SNIFF_BYTES]), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise InputError(f"{what}: cannot be read as CSV ({exc})") from None
     _check_columns(len(header), limits, what=what)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,

@@ -14,6 +14,7 @@ _MODULES = {
     "config": (
         "BOUNDARIES_DIR",
         "CATEGORIES",
+        "CHANGNING_MAX_COLUMNS",
         "CHANGNING_MAX_ROWS",
         "CHANGNING_MAX_UNPACKED_MB",
         "CHANGNING_MAX_UPLOAD_MB",

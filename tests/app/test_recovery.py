@@ -69,13 +69,17 @@ def test_rolling_back_from_the_overview_brings_the_last_good_version(damaged):
     assert set(restored.facilities["category"]) == {"market"}
 
 
-def test_restoring_the_demo_over_an_unreadable_store_file_is_a_message(state_dir):
-    """A store file that is no database at all: the page says so, and the restore button
-    says why it failed instead of raising the StoreError as a traceback."""
+def test_restoring_the_demo_over_an_unreadable_store_file_sets_it_aside(state_dir):
+    """A store file that is no database at all: the page says so and how to go on, and the
+    restore button moves the file aside and brings the demo back."""
     config.DATASET_DB.write_bytes(b"not a database " * 700)
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / "pages/street.py"), default_timeout=TIMEOUT).run()
+    assert any("file is not a database" in c.value and "sets the file aside" in c.value
+               for c in at.code)
     at.button(key="recover_demo").click().run()
     assert not at.exception, at.exception
-    assert "恢复演示数据失败，数据未改变：" in [e.value for e in at.error]
-    assert any("file is not a database" in c.value for c in at.code)
+    assert not at.error
+    [aside] = state_dir.glob("dataset.sqlite.damaged-*")
+    assert aside.read_bytes() == b"not a database " * 700
+    assert DatasetStore(config.DATASET_DB).current_version() == 1
