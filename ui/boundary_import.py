@@ -23,7 +23,7 @@ from layers.offline import standalone_html
 from ui.data import dataset_store, load_dataset_version
 from ui.i18n import t
 from ui.markdown import as_text
-from ui.uploads import parsed_features, upload_parts
+from ui.uploads import chosen_part, parsed_features
 from ui.versions import save_version, saved
 from ui.widgets import or_error, show_table
 
@@ -67,19 +67,6 @@ def _normalised(gdf: gpd.GeoDataFrame, fields: dict[str, str | None], name: str
                                 source=f"boundaries file {name}")
 
 
-def _layer(upload) -> tuple[bool, str | None]:
-    """Whether the file can be read now, and the GeoPackage layer the user picks."""
-    fmt, parts = or_error(lambda: upload_parts(upload)) or ("", ())
-    if not fmt:
-        return False, None
-    if len(parts) <= 1:
-        return True, None
-    chosen = st.selectbox(t(f"图层（文件中有 {len(parts)} 个，请选择）",
-                            f"Layer (the file has {len(parts)}; choose one)"), parts, index=None,
-                          key=f"bnd_layer_{upload.file_id}")
-    return chosen is not None, chosen
-
-
 def _save(streets: gpd.GeoDataFrame, *, name: str, base_version: int,
           targets: Targets) -> None:
     dataset = or_error(lambda: load_dataset_version(base_version))
@@ -109,9 +96,10 @@ def boundaries_panel(targets: Targets) -> None:
         return
     key = f"bnd_base_{upload.file_id}"
     st.session_state.setdefault(key, dataset_store().current_version())
-    readable, layer = _layer(upload)
-    if not readable:
+    picked = chosen_part(upload, key=f"bnd_layer_{upload.file_id}")
+    if picked is None:
         return
+    layer = picked[1]
     raw = or_error(lambda: parsed_features(upload, layer=layer))
     if raw is None:
         return

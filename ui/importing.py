@@ -26,7 +26,7 @@ from ui.controls import secrets
 from ui.data import dataset_store, load_dataset_version
 from ui.i18n import column_label, lang, t
 from ui.markdown import as_text
-from ui.uploads import parsed_table, upload_parts
+from ui.uploads import chosen_part, parsed_table
 from ui.versions import save_version, saved
 from ui.widgets import or_error, show_table
 
@@ -74,19 +74,12 @@ def _origin(name: str) -> str:
 def _read(upload) -> TableRead | None:
     """The upload read with the sheet/layer and encoding the user picks (pickers shown only
     when the file has several sheets or layers, or is a CSV)."""
-    fmt, parts = or_error(lambda: upload_parts(upload)) or ("", ())
-    if not fmt:
+    picked = chosen_part(upload, key=f"fac_part_{upload.file_id}")
+    if picked is None:
         return None
-    sheet = layer = encoding = None
-    if len(parts) > 1:
-        noun = t("工作表", "Sheet") if fmt == "xlsx" else t("图层", "Layer")
-        chosen = st.selectbox(t(f"{noun}（文件中有 {len(parts)} 个，请选择）",
-                                f"{noun} (the file has {len(parts)}; choose one)"), parts,
-                              index=None, key=f"fac_part_{upload.file_id}")
-        if chosen is None:
-            st.info(t("请选择要读取的工作表或图层。", "Choose the sheet or layer to read."))
-            return None
-        sheet, layer = (chosen, None) if fmt == "xlsx" else (None, chosen)
+    fmt, part = picked
+    sheet, layer = (part, None) if fmt == "xlsx" else (None, part)
+    encoding = None
     if fmt == "csv":
         encoding = st.selectbox(t("文字编码", "Text encoding"), ENCODINGS,
                                 format_func=lambda e: e or t("自动识别", "detect"),

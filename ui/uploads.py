@@ -18,8 +18,11 @@ import streamlit as st
 from geo.data.files import file_limits, megabytes, temporary_folder
 from geo.data.io import TableRead, read_table, read_vector_file, table_parts
 from geo.model.errors import InputError
+from ui.i18n import t
+from ui.widgets import or_error
 
-__all__ = ["UploadTooLarge", "digest", "parsed_features", "parsed_table", "upload_parts"]
+__all__ = ["UploadTooLarge", "chosen_part", "digest", "parsed_features", "parsed_table",
+           "upload_parts"]
 
 T = TypeVar("T")
 #: The longest extension kept for an upload's temporary copy (none allowed is longer).
@@ -94,6 +97,26 @@ def upload_parts(upload) -> tuple[str, tuple[str, ...]]:
     """The uploaded file's format and its sheets or layers (see
     :func:`geo.data.io.table_parts`)."""
     return _or_raise(_parts(digest(upload), upload.name, upload.getvalue()))
+
+
+def chosen_part(upload, *, key: str) -> tuple[str, str | None] | None:
+    """The uploaded file's format and the sheet or layer the user picks from it (None when it
+    has one or none); None, with the reason shown, while it cannot be read or nothing is
+    picked yet among several."""
+    found = or_error(lambda: upload_parts(upload))
+    if found is None:
+        return None
+    fmt, parts = found
+    if len(parts) <= 1:
+        return fmt, None
+    noun = t("工作表", "Sheet") if fmt == "xlsx" else t("图层", "Layer")
+    chosen = st.selectbox(t(f"{noun}（文件中有 {len(parts)} 个，请选择）",
+                            f"{noun} (the file has {len(parts)}; choose one)"), parts,
+                          index=None, key=key)
+    if chosen is None:
+        st.info(t("请选择要读取的工作表或图层。", "Choose the sheet or layer to read."))
+        return None
+    return fmt, chosen
 
 
 def parsed_table(upload, *, sheet: str | None = None, layer: str | None = None,

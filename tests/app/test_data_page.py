@@ -333,14 +333,19 @@ def test_an_upload_is_parsed_once_whatever_the_widgets_do(page, monkeypatch):
     assert len(calls) == 1
 
 
-def test_a_workbook_with_two_sheets_asks_which_one(page):
+def _two_sheets(page: AppTest) -> AppTest:
+    """The market list as a workbook: all rows on sheet 一月, the first on sheet 二月."""
     buffer = io.BytesIO()
     frame = pd.read_csv(io.BytesIO(_gcj_sheet()), encoding="utf-8-sig", dtype=str)
     with pd.ExcelWriter(buffer) as writer:
         frame.to_excel(writer, sheet_name="一月", index=False)
         frame.iloc[:1].to_excel(writer, sheet_name="二月", index=False)
-    at = _upload(page, "fac_upload", "两表.xlsx", buffer.getvalue(),
-                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _upload(page, "fac_upload", "两表.xlsx", buffer.getvalue(),
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def test_a_workbook_with_two_sheets_asks_which_one(page):
+    at = _two_sheets(page)
     picker = next(s for s in at.selectbox if s.key.startswith("fac_part_"))
     assert picker.options == ["一月", "二月"] and picker.value is None
     assert [i.value for i in at.info] == ["请选择要读取的工作表或图层。"]
@@ -352,13 +357,7 @@ def test_a_check_of_one_sheet_is_not_imported_after_picking_another(page):
     """The check belongs to the sheet (or layer, or encoding) it read: after picking another
     sheet with the same columns the page asks to check again instead of importing the rows of
     the sheet no longer shown."""
-    buffer = io.BytesIO()
-    frame = pd.read_csv(io.BytesIO(_gcj_sheet()), encoding="utf-8-sig", dtype=str)
-    with pd.ExcelWriter(buffer) as writer:
-        frame.to_excel(writer, sheet_name="一月", index=False)
-        frame.iloc[:1].to_excel(writer, sheet_name="二月", index=False)
-    at = _upload(page, "fac_upload", "两表.xlsx", buffer.getvalue(),
-                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    at = _two_sheets(page)
     next(s for s in at.selectbox if s.key.startswith("fac_part_")).set_value("一月").run()
     _choose_market_gcj(at)
     assert _metrics(at)["可导入"] == "3"
