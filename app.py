@@ -10,6 +10,7 @@ import streamlit as st
 
 from geo.plan.seed import seed_comparison
 from geo.plan.tables import district_table, street_table
+from ui.auth import gate, sign_in_page
 from ui.controls import category_names, page_inputs, show_map
 from ui.i18n import lang, language_switch, t
 from ui.markdown import as_text
@@ -57,8 +58,13 @@ def overview() -> None:
 
 
 def main() -> None:
-    """Navigation between the overview and the pages under pages/; the language switch."""
+    """Navigation between the overview and the pages under pages/; the language switch. When
+    sign-in is required and the session has not signed in, the sign-in page is the only one."""
     language_switch()
+    if gate() is None:
+        st.navigation([st.Page(sign_in_page, title=t("登录", "Sign in"), url_path="sign_in",
+                               default=True)], position="hidden").run()
+        return
     # url paths = the file names, so that Streamlit's first run of a fresh server (which treats
     # pages/ the legacy way) resolves a deep link to the same page
     pages = [

@@ -16,6 +16,13 @@
     python cli.py dataset show | import … | boundaries … | rollback --to N | restore-demo
                           --format json
     python cli.py fetch-osm --out DIR
+    python cli.py users add NAME --role admin|planner|street:CODE[,CODE]|viewer [--no-password]
+    python cli.py users remove NAME | passwd NAME | list --format json
+    python cli.py audit [--since DATE] [--user NAME] --format json
+
+Passwords are read from standard input or a prompt, never from the command line. The command
+line acts with an administrator's rights (whoever runs it can read the state files anyway) and
+its changes are audited under the login name (CHANGNING_USER overrides it).
 
 Without --boundaries/--facilities, the current dataset version is used (the embedded demo
 until something is imported). Bad input exits with code 2 and one message naming the file,
@@ -29,14 +36,14 @@ import json
 import sys
 from collections.abc import Sequence
 
-from commands import compute, dataset, fetch_osm, importing, report
+from commands import compute, dataset, fetch_osm, importing, report, users
 from commands.common import EXIT_BAD_INPUT, EXIT_BUG, EXIT_STALE
 from geo.data.dataset_store import StaleVersion
 from geo.data.files import clean_stale_temp
 from geo.data.store import StoreError
 from geo.model.errors import InputError
 
-COMMAND_MODULES = (compute, report, importing, dataset, fetch_osm)
+COMMAND_MODULES = (compute, report, importing, dataset, fetch_osm, users)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from commands.common import add_json_format, current_dataset, current_user, warn
+from commands.common import add_json_format, current_dataset, current_user, shell, warn
 from commands.importing import add_facility_options, check_facility_file
 from geo.data.area import placement_area
 from geo.data.dataset import (
@@ -123,7 +123,7 @@ def run_import(args: argparse.Namespace) -> dict:
     imported = prefix_ids(report.accepted, args.id_prefix)
     new = with_facilities(dataset, imported, mode=MODES[args.mode],
                           origin=f"{read.part or ''} {args.facilities}".strip())
-    version = store.save(new, base_version=base, user=current_user(), summary=change_summary(
+    version = store.save(new, base_version=base, who=shell(), summary=change_summary(
         dataset, new, action="import", detail=f"{args.facilities} ({args.mode})"))
     return {**summary, "version": version}
 
@@ -143,7 +143,7 @@ def run_boundaries(args: argparse.Namespace) -> dict:
     if outside:
         warn([f"{outside} facilities of the dataset lie outside the new study area"])
     new = with_boundaries(dataset, streets, origin=str(args.boundaries))
-    version = store.save(new, base_version=base, user=current_user(), summary=change_summary(
+    version = store.save(new, base_version=base, who=shell(), summary=change_summary(
         dataset, new, action="boundaries", detail=str(args.boundaries)))
     return {"version": version, "boundaries": len(streets), "problems": problems,
             "facilities_outside": outside}
@@ -151,12 +151,12 @@ def run_boundaries(args: argparse.Namespace) -> dict:
 
 def run_rollback(args: argparse.Namespace) -> dict:
     store = DatasetStore()
-    version = store.rollback(args.to, _targets(args), user=current_user())
+    version = store.rollback(args.to, _targets(args), who=shell())
     return {"version": version, "summary": store.versions()[0].summary}
 
 
 def run_restore(args: argparse.Namespace) -> dict:
     store = DatasetStore()
-    version = store.restore_demo(_targets(args), user=current_user())
+    version = store.restore_demo(_targets(args), who=shell())
     return {"version": version, "summary": store.versions()[0].summary}
 

@@ -14,7 +14,7 @@ from ui.i18n import lang, t
 from ui.markdown import as_text
 from ui.widgets import page_header, show_table
 
-page_header(t("街道视图", "Street view"))
+who = page_header(t("街道视图", "Street view"))
 street_picker = st.sidebar.container()  # above the map controls in the sidebar
 data = page_inputs()
 targets, streets, facilities = data.targets, data.streets, data.facilities
@@ -22,8 +22,10 @@ categories, choices, result = data.categories, data.choices, data.result
 labels = streets["name_en"].where(streets["name_en"] != "", streets["name"]) if lang() == "en" \
     else streets["name"]  # imported boundaries may have no English names
 names_by_code = dict(zip(streets["code"], labels, strict=True))
-code = street_picker.selectbox(t("街道", "Street"), list(names_by_code),
-                               format_func=names_by_code.get, key="street")
+codes = list(names_by_code)
+own = [c for c in who.streets if c in names_by_code]  # a street office opens on its street
+code = street_picker.selectbox(t("街道", "Street"), codes, format_func=names_by_code.get,
+                               index=codes.index(own[0]) if own else 0, key="street")
 names = category_names(targets, categories)
 street = streets[streets["code"] == code]
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up and start the app on the embedded demo data: http://localhost:8501
+# Set up and start the app on the embedded demo data, in local mode: http://127.0.0.1:8501
+# (scripts/serve.sh starts the server mode for the intranet once sign-in is set up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # PNG and PDF exports draw Chinese with Debian's Noto CJK font (the app says so if it is missing)

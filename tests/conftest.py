@@ -17,6 +17,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
+from geo.model.access import Principal
 from geo.model.config import METRIC_CRS, STORAGE_CRS
 from geo.model.targets import targets_from_mapping
 from tests import e2e
@@ -68,6 +69,12 @@ def two_streets() -> gpd.GeoDataFrame:
     ).to_crs(STORAGE_CRS)
 
 
+def who(name: str = "tester", role: str = "admin", *, source: str = "local") -> Principal:
+    """A principal for calling the functions that check roles: ``role`` as ``users add
+    --role`` takes it (``street:CODE[,CODE]`` included)."""
+    return Principal.with_role(name, role, source=source)
+
+
 def facility_frame(rows: list[dict]) -> pd.DataFrame:
     """A facilities CSV-like frame of strings; ``dx``/``dy`` metres from the origin become
     lon/lat."""
@@ -103,6 +110,7 @@ def state_dir(tmp_path_factory, monkeypatch) -> Path:
     monkeypatch.setattr(config, "DATASET_DB", folder / "dataset.sqlite")
     monkeypatch.setattr(config, "DATASET_FILE", folder / "dataset.gpkg")
     monkeypatch.setattr(config, "TEMP_DIR", folder / "tmp")
+    monkeypatch.setattr(config, "STATE_DB", folder / "state.sqlite")
     monkeypatch.setenv("CHANGNING_STATE_DIR", str(folder))
     return folder
 

@@ -63,20 +63,23 @@ def data_dir_with_hostile_facility(target: Path) -> Path:
 
 @contextlib.contextmanager
 def streamlit_app(data_dir: Path | None = None, *, timeout: float = 90,
-                  script: Path = ROOT / "app.py") -> Iterator[str]:
-    """Run ``streamlit run`` of ``script`` (the app by default) on a free port, with its own
-    empty state directory (the scenario store); yield its base URL; stop it after."""
-    port = free_port()
-    env = dict(os.environ)
+                  script: Path = ROOT / "app.py", port: int | None = None,
+                  state_dir: Path | None = None, extra_args: tuple[str, ...] = (),
+                  env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``streamlit run`` of ``script`` (the app by default) on ``port`` (a free one by
+    default), its state in ``state_dir`` (its own empty one by default), with ``extra_args``
+    (e.g. ``--secrets.files``) and ``env`` added; yield its base URL; stop it after."""
+    port = port or free_port()
+    environment = {**os.environ, **(env or {})}
     if data_dir is not None:
-        env["CHANGNING_DATA_DIR"] = str(data_dir)
+        environment["CHANGNING_DATA_DIR"] = str(data_dir)
     state = tempfile.TemporaryDirectory(prefix="changning-state-")
-    env["CHANGNING_STATE_DIR"] = state.name
+    environment["CHANGNING_STATE_DIR"] = str(state_dir or state.name)
     command = [sys.executable, "-m", "streamlit", "run", str(script),
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+               "--server.fileWatcherType", "none", *extra_args]
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -89,6 +92,63 @@ def streamlit_app(data_dir: Path | None = None, *, timeout: float = 90,
         except subprocess.TimeoutExpired:
             process.kill()
         state.cleanup()
+
+
+@contextlib.contextmanager
+def oidc_provider(*, timeout: float = 30) -> Iterator[str]:
+    """The ``oidc-provider-mock`` OpenID Connect provider on a free 127.0.0.1 port (any client
+    id and secret accepted; a user's claims set with :func:`set_oidc_user`); its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oidc_provider_mock",
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the OIDC mock exited early:\n{process.stdout.read()}")
+            try:
+                with urllib.request.urlopen(f"{url}/.well-known/openid-configuration",
+                                            timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the OIDC mock did not answer at {url}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def set_oidc_user(provider: str, sub: str, claims: dict) -> None:
+    """Give user ``sub`` of the mock provider these claims (e-mail, role, …)."""
+    import json
+
+    request = urllib.request.Request(f"{provider}/users/{sub}", method="PUT",
+                                     data=json.dumps(claims).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status in (200, 204), response.status
+
+
+def oidc_secrets(folder: Path, *, provider: str, app_port: int) -> Path:
+    """A secrets.toml with ``[auth]`` for the mock provider and the app on ``app_port``."""
+    path = folder / "secrets.toml"
+    path.write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://127.0.0.1:{app_port}/oauth2callback"\n'
+        'cookie_secret = "test-cookie-secret-0123456789-abcdefghijklmnop"\n'
+        'client_id = "changning-test"\n'
+        'client_secret = "test-client-secret"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n',
+        encoding="utf-8")
+    return path
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> None:

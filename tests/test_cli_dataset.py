@@ -19,7 +19,7 @@ from geo.data.io import read_demo, read_targets
 from geo.data.osm import OSM_CLASS_CATEGORIES
 from geo.model.config import DEMO_BOUNDARIES
 from tests.cli_helpers import run_cli
-from tests.conftest import ROOT, shared_file
+from tests.conftest import ROOT, shared_file, who
 
 INSIDE = [(121.4000, 31.2150), (121.3800, 31.2050), (121.4200, 31.2200)]
 
@@ -226,7 +226,7 @@ def test_a_change_landing_while_the_data_is_read_is_refused_not_lost(tmp_path, s
         data = read(self, targets, **kwargs)
         if not landed:
             landed.append(self.save(with_facilities(data, other, mode="append", origin="o"),
-                                    base_version=self.current_version(), user="other",
+                                    base_version=self.current_version(), who=who("other"),
                                     summary={}))
         return data
 

@@ -11,7 +11,7 @@ import geopandas as gpd
 import streamlit as st
 
 from geo.data.dataset import Dataset
-from geo.data.dataset_store import DatasetStore, local_user
+from geo.data.dataset_store import DatasetStore
 from geo.data.files import clean_stale_temp
 from geo.data.io import read_targets
 from geo.engine.coverage import compute_coverage
@@ -33,7 +33,6 @@ __all__ = [
     "load_inputs",
     "load_map_html",
     "load_targets",
-    "user_name",
 ]
 
 DEMO_NOTICE = ("演示数据：街道边界、人口与设施均为本项目生成的示意数据，非官方数据。"
@@ -54,17 +53,12 @@ def load_targets() -> Targets:
     return _targets()
 
 
-def user_name() -> str:
-    """Who changes the data, for the versions' record (until sign-in: the local user)."""
-    return local_user()
-
-
 @st.cache_resource(show_spinner=False)
 def _started(path: str) -> bool:
     """Once a server process: what killed processes left in the temporary folder removed, an
     earlier release's dataset.gpkg moved into the store."""
     clean_stale_temp()
-    DatasetStore(path).migrate_legacy(config.DATASET_FILE, _targets(), user=user_name())
+    DatasetStore(path).migrate_legacy(config.DATASET_FILE, _targets(), user="migration")
     return True
 
 

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from geo.data.audit import checked
+from geo.model.access import Action, Principal, Refused, refusal
 from layers.fonts import MissingFontError
 from layers.report import FORMATS, ReportInputs, category_map_png, write_reports
+from ui.auth import audit_log, principal
 from ui.i18n import t
 from ui.markdown import as_text
 
@@ -43,30 +46,62 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def _export_code(who: Principal, code: str | None, key: str) -> str | None:
+    """The street a street office exports: the page's street when it is one of its own, else
+    one of its own streets, chosen here (it exports nothing for the district)."""
+    if who.role != "street" or code in who.streets:
+        return code
+    st.caption(t("街道办只能导出本街道的报告。", "A street office exports its own streets only."))
+    return st.selectbox(t("导出街道", "Street to export"), list(who.streets), key=f"{key}_own")
+
+
+def _checked_files(who: Principal, make, *, codes: list[str], what: str) -> dict[str, bytes]:
+    """``make()`` once ``who`` may export ``codes`` (none: the district), with an audit line
+    for the export (or the refusal)."""
+    log = audit_log()
+    scope = ", ".join(codes) if codes else "district"
+    checked(log, who, Action.EXPORT, object=f"{what} ({scope})", streets=codes)
+    files = make()
+    log.append(who, Action.EXPORT.value, object=f"{what} ({scope})",
+               summary=", ".join(files)[:500])
+    return files
+
+
 def export_panel(inputs: ReportInputs, *, code: str | None, category: str, mode: str,
                  key: str) -> None:
     """Downloads for a street (``code``) or the district: the current map as PNG, the PDF
-    report, offline HTML, tables and cells; and a pack of every street with a progress bar."""
+    report, offline HTML, tables and cells; and a pack of every street with a progress bar.
+    What the role may not export is not offered, and refused if asked for anyway."""
     with st.expander(t("导出（报告用）", "Export (for reports)"), expanded=False):
+        who = principal()
+        code = _export_code(who, code, key)
         dpi = st.selectbox(t("打印分辨率", "Print resolution"), [150, 300],
                            format_func=lambda d: f"{d} dpi", key=f"{key}_dpi")
         formats = st.multiselect(t("格式", "Formats"), list(FORMATS), default=["pdf", "xlsx"],
                                  key=f"{key}_formats")
         state = f"{key}_files"
+        codes = [code] if code else []
+        every = list(inputs.result.boundaries["code"])
         try:
             if st.button(t("生成当前地图 PNG", "Make the current map as PNG"), key=f"{key}_png"):
                 name = f"map-{code or 'district'}-{category}.png"
-                st.session_state[state] = {name: category_map_png(
+                st.session_state[state] = _checked_files(who, lambda: {name: category_map_png(
                     inputs, category=category, mode=mode, focus=code, dpi=dpi,
-                    title=f"{inputs.label(category)} 覆盖")}
+                    title=f"{inputs.label(category)} 覆盖")}, codes=codes, what="map PNG")
             if st.button(t("生成所选格式", "Make the chosen formats"), key=f"{key}_make"):
-                st.session_state[state] = _files(inputs, codes=[code] if code else [],
-                                                 formats=formats, dpi=dpi)
-            if st.button(t("全部街道打包（ZIP）", "All streets as one ZIP"), key=f"{key}_all"):
+                st.session_state[state] = _checked_files(
+                    who, lambda: _files(inputs, codes=codes, formats=formats, dpi=dpi),
+                    codes=codes, what=f"report {','.join(formats)}")
+            if refusal(who, Action.EXPORT, streets=every) is None and st.button(
+                    t("全部街道打包（ZIP）", "All streets as one ZIP"), key=f"{key}_all"):
                 bar = st.progress(0.0, text=t("正在生成…", "Making…"))
-                codes = list(inputs.result.boundaries["code"])
-                files = _files(inputs, codes=codes, formats=formats, dpi=dpi, bar=bar)
-                st.session_state[state] = {"changning-report.zip": _zip(files)}
+                st.session_state[state] = _checked_files(who, lambda: {
+                    "changning-report.zip": _zip(_files(inputs, codes=every, formats=formats,
+                                                        dpi=dpi, bar=bar))},
+                    codes=every, what=f"all streets {','.join(formats)}")
+        except Refused as exc:
+            st.error(t("没有导出权限：", "You may not export this: ") + as_text(str(exc)))
+            return
         except MissingFontError as exc:
             st.error(as_text(str(exc)))
             return

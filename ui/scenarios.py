@@ -18,6 +18,7 @@ from geo.data.coords import gcj02_to_wgs84
 from geo.data.store import ScenarioStore, StoredScenario, StoreError
 from geo.engine.hexgrid import cell_polygons
 from geo.engine.result import CoverageResult
+from geo.model.access import Action, refusal
 from geo.model.config import SCENARIO_DB
 from geo.model.errors import InputError
 from geo.model.targets import Targets
@@ -32,11 +33,13 @@ from geo.plan.scenario import (
     scenario_to_geojson,
 )
 from geo.plan.scenario_io import scenario_from_json
+from geo.plan.scenario_scope import save_scope
 from geo.plan.suggest import suggest_sites
 from geo.plan.tables import category_cells
 from layers.basemaps import BASEMAPS
 from layers.explorer import MapView, explorer_map
 from layers.offline import with_local_assets
+from ui.auth import audit_log, principal
 from ui.data import Version, current_version, load_coverage, load_inputs
 from ui.i18n import t
 from ui.markdown import as_text
@@ -65,13 +68,14 @@ def current() -> Scenario:
     return st.session_state.setdefault(KEYS["scenario"], Scenario(name="新情景 New scenario"))
 
 
-def set_current(scenario: Scenario, *, stored_id: int | None = None) -> None:
-    """Make ``scenario`` the one being edited (``stored_id``: its row in the store)."""
+def set_current(scenario: Scenario, *, stored_id: tuple[int, int] | None = None) -> None:
+    """Make ``scenario`` the one being edited (``stored_id``: its row in the store and the
+    revision it was opened or saved at)."""
     st.session_state[KEYS["scenario"]] = scenario
     st.session_state[KEYS["stored_id"]] = stored_id
 
 
-def _stored_id() -> int | None:
+def _stored_id() -> tuple[int, int] | None:
     return st.session_state.get(KEYS["stored_id"])
 
 
@@ -232,17 +236,24 @@ def _saved() -> list[StoredScenario]:
 
 
 def _save(scenario: Scenario, *, resolution: int) -> None:
-    """Save the scenario (under its id when it came from the store) and say so, or say why not."""
+    """Save the scenario (under its id when it came from the store, checked against the
+    revision it was opened at) and say so, or say why not."""
+    who = principal()
+    stored_id, revision = _stored_id() or (None, None)
     try:
+        _, streets, facilities = load_inputs()
         body = json.loads(export_geojson(scenario, resolution))
-        stored = store().save(name=scenario.name, description=scenario.description, body=body,
-                              scenario_id=_stored_id())
+        scope = save_scope(scenario, who=who, facilities=facilities, streets=streets)
+        stored = store().save(who, name=scenario.name, description=scenario.description,
+                              body=body, streets=scope, scenario_id=stored_id,
+                              revision=revision)
     except (InputError, StoreError) as exc:
         _error(exc)
         return
-    set_current(scenario, stored_id=stored)
+    set_current(scenario, stored_id=(stored.id, stored.revision))
     name = as_text(scenario.name)
-    st.success(t(f"已保存「{name}」（编号 {stored}）", f"Saved “{name}” (id {stored})"))
+    st.success(t(f"已保存「{name}」（编号 {stored.id}，第 {stored.revision} 版）",
+                 f"Saved “{name}” (id {stored.id}, revision {stored.revision})"))
 
 
 def _open(scenario_id: int, *, resolution: int) -> None:
@@ -253,16 +264,18 @@ def _open(scenario_id: int, *, resolution: int) -> None:
     except (InputError, StoreError) as exc:
         _error(exc)
         return
-    if adopt(scenario, resolution=resolution, stored_id=stored.id):
+    if adopt(scenario, resolution=resolution, stored_id=(stored.id, stored.revision)):
         st.rerun()
 
 
-def _delete(scenario_id: int) -> None:
+def _delete(stored: StoredScenario) -> None:
     try:
-        store().delete(scenario_id)
+        store().delete(principal(), stored.id, revision=stored.revision)
     except (InputError, StoreError) as exc:
         _error(exc)
         return
+    if (_stored_id() or (None,))[0] == stored.id:
+        st.session_state[KEYS["stored_id"]] = None
     st.rerun()
 
 
@@ -281,29 +294,50 @@ def storage_panel(scenario: Scenario, *, resolution: int) -> None:
     """Save, open, delete, export and import scenarios."""
     with st.expander(t("保存与导入导出", "Save, open, export, import"), expanded=False):
         saved = _saved()
+        who = principal()
+        may_save = refusal(who, Action.SCENARIO_SAVE, streets=who.streets) is None
         save, new = st.columns(2)
-        if save.button(t("保存情景", "Save scenario"), key="do_save"):
+        if not may_save:
+            save.caption(t("只读账号可以试算情景，但不能保存或删除。",
+                           "A viewer can try scenarios out but not save or delete them."))
+        elif save.button(t("保存情景", "Save scenario"), key="do_save"):
             _save(scenario, resolution=resolution)
         if new.button(t("新建空白情景", "New empty scenario"), key="do_new"):
             set_current(Scenario(name=t("新情景", "New scenario")))
             st.rerun()
-        labels = {s.id: f"{s.id} · {s.name} ({s.updated_at[:16]})" for s in saved}
+        by_id = {s.id: s for s in saved}
+        labels = {s.id: f"{s.id} · {s.name} ({s.updated_at[:16]}, {_scope_text(s)}, "
+                        f"{s.owner or '—'})" for s in saved}
         if labels:
             chosen = st.selectbox(t("已保存的情景", "Saved scenarios"), list(labels),
                                   format_func=labels.get, key="open_id")
             open_, delete = st.columns(2)
             if open_.button(t("打开", "Open"), key="do_open"):
                 _open(chosen, resolution=resolution)
-            if delete.button(t("删除", "Delete"), key="do_delete"):
-                _delete(chosen)
+            if may_save and delete.button(t("删除", "Delete"), key="do_delete"):
+                _delete(by_id[chosen])
         st.download_button(t("导出 GeoJSON", "Export GeoJSON"),
                            export_geojson(scenario, resolution), file_name="scenario.geojson",
-                           mime="application/geo+json")
+                           mime="application/geo+json", on_click=_audit_download,
+                           args=(scenario.name,))
         upload = st.file_uploader(t("导入 GeoJSON", "Import GeoJSON"), type=["geojson", "json"],
                                   key="scenario_upload")
         if upload is not None and st.button(t("载入导入的情景", "Load the imported scenario"),
                                             key="do_import"):
             _import(upload, resolution=resolution)
+
+
+def _audit_download(name: str) -> None:
+    """The scenario GeoJSON was downloaded: a line in the audit trail."""
+    try:
+        audit_log().append(principal(), "export", object=f"scenario GeoJSON {name}"[:300],
+                           summary="scenario.geojson")
+    except StoreError as exc:
+        _error(exc)
+
+
+def _scope_text(stored: StoredScenario) -> str:
+    return ", ".join(stored.streets) if stored.streets else t("全区", "district")
 
 
 def _from_body(body: dict, name: str, description: str) -> Scenario:

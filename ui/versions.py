@@ -10,9 +10,11 @@ import streamlit as st
 from geo.data.dataset import Dataset
 from geo.data.dataset_store import StaleVersion, VersionInfo, change_summary
 from geo.data.store import StoreError
+from geo.model.access import Action, Refused, refusal
 from geo.model.errors import InputError
 from geo.model.targets import Targets
-from ui.data import dataset_store, load_dataset, user_name
+from ui.auth import principal
+from ui.data import dataset_store, load_dataset
 from ui.i18n import category_label, t
 
 __all__ = [
@@ -48,9 +50,12 @@ def save_version(new: Dataset, *, before: Dataset, base_version: int, action: st
     version and return its number; when another change landed since, or the store cannot be
     written, say so (``again``: what the user does next, Chinese and English) and return None."""
     try:
-        return dataset_store().save(new, base_version=base_version, user=user_name(),
+        return dataset_store().save(new, base_version=base_version, who=principal(),
                                     summary=change_summary(before, new, action=action,
                                                            detail=detail))
+    except Refused as exc:
+        failed(t("没有导入数据的权限，数据未改变：", "You may not import data; the data is "
+                                                   "unchanged:"), exc)
     except StaleVersion as exc:
         st.error(t(f"数据已被更改（版本 {exc.base} → {exc.current}），未保存：{again[0]}",
                    f"The data changed meanwhile (version {exc.base} → {exc.current}); nothing "
@@ -96,7 +101,7 @@ def versions_table(versions: list[VersionInfo]) -> pd.DataFrame:
 
 def _restore_demo(targets: Targets) -> None:
     try:
-        version = dataset_store().restore_demo(targets, user=user_name())
+        version = dataset_store().restore_demo(targets, who=principal())
     except (InputError, StoreError, OSError) as exc:
         failed(t("恢复演示数据失败，数据未改变：", "Restoring the demo failed; the data is "
                                                   "unchanged:"), exc)
@@ -115,6 +120,10 @@ def versions_panel(targets: Targets, *, key: str = "versions") -> None:
         versions = []
     if versions:
         st.dataframe(versions_table(versions), hide_index=True)
+    if refusal(principal(), Action.ROLLBACK) is not None:
+        st.caption(t("回退和恢复演示数据仅限管理员。", "Only administrators roll back or restore "
+                                                     "the demo data."))
+        return
     choices = [v.version for v in versions[1:]] + [0]
     left, right = st.columns(2)
     target = left.selectbox(t("回退到版本", "Roll back to version"), choices,
@@ -125,7 +134,7 @@ def versions_panel(targets: Targets, *, key: str = "versions") -> None:
                           key=f"{key}_sure")
     if st.button(t("回退", "Roll back"), disabled=not sure, key=f"{key}_rollback"):
         try:
-            version = store.rollback(target, targets, user=user_name())
+            version = store.rollback(target, targets, who=principal())
         except (InputError, StoreError) as exc:
             failed(t("回退失败，数据未改变：", "Rolling back failed; the data is unchanged:"), exc)
             return
@@ -158,7 +167,8 @@ def dataset_guard(targets: Targets) -> Dataset:
                  "The current data cannot be loaded. Roll back to an earlier version or "
                  "restore the demo data:"), exc)
         versions_panel(targets, key="recover")
-        if st.button(t("恢复演示数据", "Restore the demo data"), key="recover_demo"):
+        if refusal(principal(), Action.RESTORE) is None and st.button(
+                t("恢复演示数据", "Restore the demo data"), key="recover_demo"):
             _restore_demo(targets)
         st.stop()
         raise  # st.stop() raises; this line only tells type checkers so

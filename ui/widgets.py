@@ -8,7 +8,9 @@ from typing import TypeVar
 import pandas as pd
 import streamlit as st
 
+from geo.model.access import Principal
 from geo.model.errors import InputError
+from ui.auth import identity_sidebar, principal
 from ui.data import DEMO_NOTICE, load_dataset, load_inputs, load_targets
 from ui.i18n import NUMBER_FORMATS, category_label, column_label, lang, t
 from ui.markdown import as_text
@@ -42,15 +44,19 @@ def show_table(table: pd.DataFrame, *, highlight: bool = False, **kwargs: object
     st.dataframe(styler, hide_index=True, column_config=labels, **kwargs)
 
 
-def page_header(title: str, caption: str = "") -> None:
-    """Page config, title, optional caption, the dataset guard (a page whose data cannot be
-    loaded says why and offers the way back) and the demo-data notice."""
+def page_header(title: str, caption: str = "") -> Principal:
+    """Page config, who the page acts for (a page reached without signing in stops here),
+    title, optional caption, the dataset guard (a page whose data cannot be loaded says why
+    and offers the way back) and the demo-data notice; the principal."""
     st.set_page_config(page_title=title, layout="wide")
+    who = principal()
+    identity_sidebar(who)
     st.title(title)
     if caption:
         st.caption(caption)
     dataset_guard(or_stop(load_targets))
     demo_notice()
+    return who
 
 
 def _part_label(part: str) -> str:

@@ -3,7 +3,8 @@
 importer and its checks (``importer``, ``mapping``, ``rules``, ``schema``, ``area``),
 coordinate systems (``coords``, ``shift``), geocoding and OpenStreetMap (``geocode`` with
 ``geocode_providers``, ``osm``, ``osm_fetch`` with ``osm_fetch_http``), the working dataset
-and its versions, and the scenario store (``dataset``, ``dataset_store``, ``store``).
+and its versions, and the scenario store (``dataset``, ``dataset_store``, ``store``, over
+``sqlite``), local accounts and the audit trail (``accounts``, ``audit``).
 
 Imports :mod:`geo.engine` and :mod:`geo.model` only.
 
@@ -15,9 +16,25 @@ from geo._lazy import lazy_api
 
 #: Module → the public names it defines.
 _MODULES = {
+    "accounts": (
+        "MIN_PASSWORD",
+        "Account",
+        "SignInRefused",
+        "UserStore",
+        "checked_user_name",
+        "lock_minutes",
+        "max_failures",
+    ),
     "area": (
         "placement_area",
         "study_area",
+    ),
+    "audit": (
+        "AuditEntry",
+        "AuditLog",
+        "checked",
+        "parse_since",
+        "utc_now",
     ),
     "coords": (
         "CRS_NAMES",
@@ -62,6 +79,7 @@ _MODULES = {
         "ALLOWED_FORMATS",
         "FileLimits",
         "clean_stale_temp",
+        "env_number",
         "file_format",
         "file_limits",
         "megabytes",
@@ -206,17 +224,20 @@ _MODULES = {
         "shift_bounds_to_gcj02",
         "shift_geometries_to_gcj02",
     ),
-    "store": (
+    "sqlite": (
         "BUSY_TIMEOUT_S",
-        "MAX_NAME_LENGTH",
-        "ScenarioStore",
         "StoreError",
-        "StoredScenario",
-        "checked_name",
         "prepare_folder",
         "sqlite_connection",
-        "text_problems",
         "write_transaction",
+    ),
+    "store": (
+        "MAX_NAME_LENGTH",
+        "ScenarioStore",
+        "StaleScenario",
+        "StoredScenario",
+        "checked_name",
+        "text_problems",
     ),
 }
 

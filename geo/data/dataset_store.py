@@ -14,7 +14,6 @@ content. Without any version the dataset is the embedded demo (version 0).
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import io
 import json
@@ -30,11 +29,13 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from geo.data.audit import AuditLog, checked
 from geo.data.dataset import DEMO, Dataset, demo_dataset
 from geo.data.io import read_demo
 from geo.data.schema import BOUNDARY_COLUMNS, normalize_facilities
 from geo.data.store import StoreError, prepare_folder, sqlite_connection, write_transaction
 from geo.model import config
+from geo.model.access import Action, Principal, shell_user
 from geo.model.errors import InputError
 from geo.model.targets import Targets
 
@@ -94,10 +95,7 @@ class VersionInfo:
 
 def local_user() -> str:
     """Who changes the data on this machine: ``CHANGNING_USER``, else the login name."""
-    try:
-        return os.environ.get("CHANGNING_USER") or getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    return shell_user()
 
 
 def versions_kept() -> int:
@@ -183,8 +181,14 @@ class DatasetStore:
         When the file cannot be opened or is not such a database.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, audit: AuditLog | None = None) -> None:
         self.path = Path(path) if path is not None else config.DATASET_DB
+        self._audit = audit
+
+    @property
+    def audit(self) -> AuditLog:
+        """Where the store's changes and refusals are recorded (the state database)."""
+        return self._audit if self._audit is not None else AuditLog()
 
     def _create(self) -> None:
         """The file, its folder and its tables, when a first version is saved."""
@@ -318,29 +322,47 @@ class DatasetStore:
         dataset = Dataset(gpd.GeoDataFrame(layers["streets"], geometry="geometry"),
                           facilities, origins["boundaries"],
                           {c: tuple(o) for c, o in origins["facilities"].items()})
-        number = self.save(dataset, base_version=0, user=user, summary=change_summary(
+        number = self._store(dataset, base_version=0, user=user, summary=change_summary(
             demo_dataset(*read_demo(targets)), dataset, action="migrate",
             detail=legacy.name))
         legacy.rename(legacy.with_name(legacy.name + ".migrated"))
         return number
 
-    def save(self, dataset: Dataset, *, base_version: int | None, user: str,
+    def save(self, dataset: Dataset, *, base_version: int, who: Principal,
              summary: Mapping) -> int:
-        """Store ``dataset`` as the next version and return its number.
+        """Store ``dataset`` (an import: facilities or boundaries) as the next version and
+        return its number; an audit line records it.
 
         Parameters
         ----------
         base_version
-            The version ``dataset`` was built on; None saves on whatever is newest (only for
-            a rollback or a restore, which do not build on the data).
-        user, summary
-            Who saves, and what changed (see :func:`change_summary`).
+            The version ``dataset`` was built on.
+        who, summary
+            Who saves (their role must allow ``dataset.import``), and what changed (see
+            :func:`change_summary`).
 
         Raises
         ------
+        Refused
+            When ``who`` may not import; nothing is written but the audit line.
         StaleVersion
             When ``base_version`` is not the newest version; nothing is written.
         """
+        checked(self.audit, who, Action.IMPORT, object="dataset")
+        number = self._store(dataset, base_version=base_version, user=who.name,
+                             summary=summary)
+        self._audited(who, Action.IMPORT, number, summary)
+        return number
+
+    def _audited(self, who: Principal, action: Action, number: int, summary: Mapping) -> None:
+        detail = summary.get("detail") or summary.get("action", "")
+        self.audit.append(who, action.value, object=f"dataset version {number}",
+                          summary=f"{summary.get('action', '')}: {detail}".strip(": "))
+
+    def _store(self, dataset: Dataset, *, base_version: int | None, user: str,
+               summary: Mapping) -> int:
+        """Store ``dataset`` as the next version, unchecked (``base_version`` None: on whatever
+        is newest, for a rollback or a restore, which do not build on the data)."""
         keys_frames = (dataset.streets[BOUNDARY_COLUMNS], dataset.facilities)
         payloads = [_payload(gpd.GeoDataFrame(frame)) for frame in keys_frames]
         self._create()
@@ -365,20 +387,25 @@ class DatasetStore:
             self._prune(conn, number)
         return number
 
-    def rollback(self, to: int, targets: Targets, *, user: str) -> int:
+    def rollback(self, to: int, targets: Targets, *, who: Principal) -> int:
         """A new version holding the data of version ``to`` (0: the demo); its number.
 
         Raises
         ------
+        Refused
+            When ``who`` may not roll back (restore, for version 0).
         InputError
             When ``to`` is not a kept version, or its data cannot be read.
         """
         if to == 0:
-            return self.restore_demo(targets, user=user)
+            return self.restore_demo(targets, who=who)
+        checked(self.audit, who, Action.ROLLBACK, object=f"dataset version {to}")
         old = self.read(targets, version=to)
         current = self._current_or_nothing(targets, like=old)
-        return self.save(old, base_version=None, user=user, summary=change_summary(
-            current, old, action="rollback", detail=f"to version {to}"))
+        summary = change_summary(current, old, action="rollback", detail=f"to version {to}")
+        number = self._store(old, base_version=None, user=who.name, summary=summary)
+        self._audited(who, Action.ROLLBACK, number, summary)
+        return number
 
     def _current_or_nothing(self, targets: Targets, *, like: Dataset) -> Dataset:
         """The newest version, or an empty dataset when it cannot be read (a damaged newest
@@ -388,14 +415,18 @@ class DatasetStore:
         except (InputError, StoreError):
             return demo_dataset(like.streets.iloc[0:0], like.facilities.iloc[0:0])
 
-    def restore_demo(self, targets: Targets, *, user: str) -> int:
+    def restore_demo(self, targets: Targets, *, who: Principal) -> int:
         """A new version holding the embedded demo data; its number. A store file SQLite
-        cannot use is set aside first (see :meth:`set_aside`)."""
+        cannot use is set aside first (see :meth:`set_aside`). :class:`Refused` when ``who``
+        may not restore (nothing is changed)."""
+        checked(self.audit, who, Action.RESTORE, object="dataset")
         demo = demo_dataset(*read_demo(targets))
         try:
             self.current_version()
         except StoreError:
             self.set_aside()
         current = self._current_or_nothing(targets, like=demo)
-        return self.save(demo, base_version=None, user=user, summary=change_summary(
-            current, demo, action="restore-demo", detail=DEMO))
+        summary = change_summary(current, demo, action="restore-demo", detail=DEMO)
+        number = self._store(demo, base_version=None, user=who.name, summary=summary)
+        self._audited(who, Action.RESTORE, number, summary)
+        return number

@@ -41,6 +41,7 @@ __all__ = [
     "ALLOWED_FORMATS",
     "FileLimits",
     "clean_stale_temp",
+    "env_number",
     "file_format",
     "file_limits",
     "megabytes",
@@ -80,7 +81,9 @@ class FileLimits:
     max_columns: int = config.CHANGNING_MAX_COLUMNS
 
 
-def _env_number(name: str, default: float, *, whole: bool = False) -> float:
+def env_number(name: str, default: float, *, whole: bool = False) -> float:
+    """The environment variable ``name`` as a number > 0 (``whole``: an integer ≥ 1), or
+    ``default`` when it is unset; :class:`InputError` naming the variable otherwise."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
@@ -101,11 +104,11 @@ def file_limits() -> FileLimits:
     ``CHANGNING_MAX_COLUMNS``."""
     mb = 2**20
     return FileLimits(
-        max_bytes=int(_env_number("CHANGNING_MAX_UPLOAD_MB", config.CHANGNING_MAX_UPLOAD_MB) * mb),
-        max_rows=int(_env_number("CHANGNING_MAX_ROWS", config.CHANGNING_MAX_ROWS, whole=True)),
-        max_unpacked_bytes=int(_env_number("CHANGNING_MAX_UNPACKED_MB",
+        max_bytes=int(env_number("CHANGNING_MAX_UPLOAD_MB", config.CHANGNING_MAX_UPLOAD_MB) * mb),
+        max_rows=int(env_number("CHANGNING_MAX_ROWS", config.CHANGNING_MAX_ROWS, whole=True)),
+        max_unpacked_bytes=int(env_number("CHANGNING_MAX_UNPACKED_MB",
                                            config.CHANGNING_MAX_UNPACKED_MB) * mb),
-        max_columns=int(_env_number("CHANGNING_MAX_COLUMNS", config.CHANGNING_MAX_COLUMNS,
+        max_columns=int(env_number("CHANGNING_MAX_COLUMNS", config.CHANGNING_MAX_COLUMNS,
                                     whole=True)))
 
 

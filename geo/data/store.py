@@ -12,24 +12,31 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from geo.data.audit import AuditLog, checked
+from geo.data.sqlite import (
+    BUSY_TIMEOUT_S,
+    StoreError,
+    prepare_folder,
+    sqlite_connection,
+    write_transaction,
+)
+from geo.model.access import Action, Principal
 from geo.model.config import SCENARIO_DB
 from geo.model.errors import InputError, raise_if_problems
 
-__all__ = ["BUSY_TIMEOUT_S", "MAX_NAME_LENGTH", "ScenarioStore", "StoreError", "StoredScenario",
-           "checked_name", "prepare_folder", "sqlite_connection", "text_problems",
-           "write_transaction"]
+__all__ = ["BUSY_TIMEOUT_S", "MAX_NAME_LENGTH", "ScenarioStore", "StaleScenario", "StoreError",
+           "StoredScenario", "checked_name", "prepare_folder", "sqlite_connection",
+           "text_problems", "write_transaction"]
 
 #: Longest scenario name, in characters, after stripping surrounding whitespace.
 MAX_NAME_LENGTH = 200
-#: Seconds a connection waits for another writer before giving up.
-BUSY_TIMEOUT_S = 30
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenarios (
@@ -41,57 +48,16 @@ CREATE TABLE IF NOT EXISTS scenarios (
     updated_at TEXT NOT NULL
 )
 """
-_COLUMNS = "id, name, description, body, created_at, updated_at"
+#: Columns added since the first release (owner, street scope, revision), each with the
+#: value an older row gets.
+_ADDED_COLUMNS = {"owner": "TEXT NOT NULL DEFAULT ''", "streets": "TEXT NOT NULL DEFAULT '[]'",
+                  "revision": "INTEGER NOT NULL DEFAULT 1",
+                  "updated_by": "TEXT NOT NULL DEFAULT ''"}
+_COLUMNS = ("id, name, description, body, created_at, updated_at, owner, streets, revision, "
+            "updated_by")
 
 
 WHAT = "scenario store"
-
-
-def prepare_folder(path: Path, *, what: str) -> None:
-    """Create the folder of an SQLite file; :class:`StoreError` naming ``what`` if it fails."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"{what} {path}: cannot create its folder: {exc}") from exc
-
-
-@contextmanager
-def sqlite_connection(path: Path, *, what: str, synchronous_full: bool = False,
-                      ) -> Iterator[sqlite3.Connection]:
-    """A fresh autocommit connection to ``path`` that waits up to :data:`BUSY_TIMEOUT_S` for
-    other writers, closed afterwards; SQLite errors become :class:`StoreError` naming ``what``
-    and the file. One connection an operation lets many processes share the file."""
-    conn = None
-    try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-        if synchronous_full:
-            conn.execute("PRAGMA synchronous=FULL")
-        yield conn
-    except sqlite3.Error as exc:
-        raise StoreError(f"{what} {path}: {exc}") from exc
-    finally:
-        if conn is not None:
-            conn.close()
-
-
-@contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` on an autocommit connection (see
-    :func:`sqlite_connection`), or ``ROLLBACK`` when anything goes wrong: a write lands whole or
-    not at all, even when the process is killed half-way."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-class StoreError(RuntimeError):
-    """The store's file cannot be used: not a database, damaged, or not openable."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +65,10 @@ class StoredScenario:
     """One saved scenario.
 
     ``body`` is the scenario as a GeoJSON-like dict; ``created_at`` and ``updated_at`` are
-    ISO-8601 UTC timestamps to the second, e.g. ``"2024-05-01T08:30:00+00:00"``.
+    ISO-8601 UTC timestamps to the second, e.g. ``"2024-05-01T08:30:00+00:00"``. ``owner`` is
+    who first saved it, ``updated_by`` who saved it last; ``streets`` its street scope (the
+    street codes its edits touch; empty: the whole district); ``revision`` counts its saves
+    from 1.
     """
 
     id: int
@@ -108,6 +77,10 @@ class StoredScenario:
     body: dict
     created_at: str
     updated_at: str
+    owner: str = ""
+    streets: tuple[str, ...] = ()
+    revision: int = 1
+    updated_by: str = ""
 
 
 def _utc_now() -> str:
@@ -185,8 +158,17 @@ def _missing(scenario_id: int) -> InputError:
     return InputError(f"no saved scenario with id {scenario_id}")
 
 
+class StaleScenario(InputError):
+    """A scenario update built on a revision that is no longer the stored one."""
+
+
 class ScenarioStore:
     """Saved scenarios in the SQLite file ``path``, created with its directory when missing.
+
+    Every save and delete names who does it (a :class:`~geo.model.access.Principal`): their
+    role must allow it for the scenario's street scope (and, for an existing scenario, for the
+    scope it had), and an update must carry the revision it was built on. Each change, and each
+    refusal, writes an audit line (``audit``: the state database's log by default).
 
     Parameters
     ----------
@@ -199,16 +181,27 @@ class ScenarioStore:
         When the file cannot be opened or is not a SQLite database.
     """
 
-    def __init__(self, path: str | Path = SCENARIO_DB) -> None:
+    def __init__(self, path: str | Path = SCENARIO_DB, *, audit: AuditLog | None = None
+                 ) -> None:
         self.path = Path(path)
+        self._audit = audit
         prepare_folder(self.path, what=WHAT)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             with write_transaction(conn):
                 conn.execute(_SCHEMA)
+                have = {row[1] for row in conn.execute("PRAGMA table_info(scenarios)")}
+                for column, kind in _ADDED_COLUMNS.items():
+                    if column not in have:
+                        conn.execute(f"ALTER TABLE scenarios ADD COLUMN {column} {kind}")
 
     def __repr__(self) -> str:
         return f"ScenarioStore({str(self.path)!r})"
+
+    @property
+    def audit(self) -> AuditLog:
+        """Where saves, deletes and refusals are recorded (the state database)."""
+        return self._audit if self._audit is not None else AuditLog()
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -218,70 +211,101 @@ class ScenarioStore:
 
     def _scenario(self, row: tuple) -> StoredScenario:
         """A row of ``_COLUMNS`` as a :class:`StoredScenario`."""
-        scenario_id, name, description, body, created_at, updated_at = row
+        scenario_id, name, description, body, created_at, updated_at, owner, streets = row[:8]
         try:
             parsed = json.loads(body)
+            scope = tuple(str(code) for code in json.loads(streets))
         except (TypeError, ValueError) as exc:
             raise StoreError(
                 f"scenario store {self.path}: scenario {scenario_id} has a damaged body: {exc}"
             ) from exc
-        return StoredScenario(scenario_id, name, description, parsed, created_at, updated_at)
+        return StoredScenario(scenario_id, name, description, parsed, created_at, updated_at,
+                              owner, scope, int(row[8]), row[9])
 
-    def _select(self, where: str = "", params: tuple = ()) -> list[StoredScenario]:
+    def _select(self, where: str = "", params: tuple = (), conn: sqlite3.Connection | None = None
+                ) -> list[StoredScenario]:
         """Scenarios matching ``where``, newest ``updated_at`` first, then highest id."""
         sql = f"SELECT {_COLUMNS} FROM scenarios {where} ORDER BY updated_at DESC, id DESC"
-        with self._connect() as conn:
-            rows = conn.execute(sql, params).fetchall()
+        if conn is not None:
+            return [self._scenario(row) for row in conn.execute(sql, params).fetchall()]
+        with self._connect() as fresh:
+            rows = fresh.execute(sql, params).fetchall()
         return [self._scenario(row) for row in rows]
+
+    def _stored_for_change(self, conn: sqlite3.Connection, who: Principal, action: Action,
+                           scenario_id: int, revision: int | None) -> StoredScenario:
+        """The stored scenario ``scenario_id`` once ``who`` may change it (its scope) and
+        ``revision`` is its revision; refused, stale or missing otherwise."""
+        found = self._select("WHERE id = ?", (scenario_id,), conn=conn)
+        if not found:
+            raise _missing(scenario_id)
+        stored = found[0]
+        checked(self.audit, who, action, object=_object(stored), streets=stored.streets)
+        if revision is None or int(revision) != stored.revision:
+            raise StaleScenario(
+                f"scenario {scenario_id} “{stored.name}” was saved again by {stored.updated_by} "
+                f"at {stored.updated_at} (revision {stored.revision}); this change was built on "
+                f"revision {revision}: nothing was changed — open it again, or save as new")
+        return stored
 
     # -- public operations ---------------------------------------------------------------------
 
-    def save(
-        self,
-        *,
-        name: str,
-        description: str = "",
-        body: dict,
-        scenario_id: int | None = None,
-    ) -> int:
-        """Save a new scenario, or replace saved scenario ``scenario_id``; return its id.
+    def save(self, who: Principal, *, name: str, description: str = "", body: dict,
+             streets: Sequence[str] = (), scenario_id: int | None = None,
+             revision: int | None = None) -> StoredScenario:
+        """Save a new scenario, or replace saved scenario ``scenario_id``; the stored scenario.
 
         Parameters
         ----------
+        who
+            Who saves: their role must allow ``scenario.save`` for ``streets`` (and, on an
+            update, for the stored scenario's scope).
         name
             Free text, stripped; 1 to :data:`MAX_NAME_LENGTH` characters. Never a file path.
         description
             Free text.
         body
             The scenario, a JSON-serialisable dict (stored as JSON text).
-        scenario_id
-            The scenario to replace (its name, description, body and ``updated_at``; its
-            ``created_at`` is kept); ``None`` saves a new one.
+        streets
+            Its street scope: the codes of the streets its edits touch (empty: the district).
+        scenario_id, revision
+            The scenario to replace and the revision the change was built on (its name,
+            description, body, scope, ``updated_at`` and ``updated_by`` change, its revision
+            goes up by one; its owner and ``created_at`` are kept); ``None``: a new one.
 
         Raises
         ------
+        Refused
+            When the role does not allow it; nothing is changed, an audit line says why.
+        StaleScenario
+            When ``revision`` is not the stored one (someone saved it since).
         InputError
             When a field is unusable (the message names it) or ``scenario_id`` names no
             saved scenario.
         """
+        scope = tuple(sorted({str(code) for code in streets}))
+        checked(self.audit, who, Action.SCENARIO_SAVE, object=f"scenario {name!s:.200}",
+                streets=scope)
         name, text = _validate(name, description, body)
-        now = _utc_now()
+        now, scope_text = _utc_now(), json.dumps(scope)
         with self._connect() as conn, write_transaction(conn):
             if scenario_id is None:
                 cursor = conn.execute(
-                    "INSERT INTO scenarios (name, description, body, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (name, description, text, now, now),
-                )
-                return int(cursor.lastrowid)
-            cursor = conn.execute(
-                "UPDATE scenarios SET name = ?, description = ?, body = ?, updated_at = ?"
-                " WHERE id = ?",
-                (name, description, text, now, scenario_id),
-            )
-            if cursor.rowcount != 1:
-                raise _missing(scenario_id)
-            return scenario_id
+                    "INSERT INTO scenarios (name, description, body, created_at, updated_at,"
+                    " owner, streets, revision, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                    (name, description, text, now, now, who.name, scope_text, who.name))
+                scenario_id, revision = int(cursor.lastrowid), 0
+            else:
+                self._stored_for_change(conn, who, Action.SCENARIO_SAVE, scenario_id, revision)
+                conn.execute(
+                    "UPDATE scenarios SET name = ?, description = ?, body = ?, updated_at = ?,"
+                    " streets = ?, revision = revision + 1, updated_by = ? WHERE id = ?",
+                    (name, description, text, now, scope_text, who.name, scenario_id))
+            saved = self._select("WHERE id = ?", (scenario_id,), conn=conn)[0]
+        self.audit.append(who, Action.SCENARIO_SAVE.value, object=_object(saved),
+                          summary=f"revision {saved.revision}; streets "
+                                  f"{', '.join(scope) or 'whole district'}")
+        return saved
 
     def load(self, scenario_id: int) -> StoredScenario:
         """The saved scenario ``scenario_id``; :class:`InputError` when there is none."""
@@ -298,12 +322,21 @@ class ScenarioStore:
         """Saved scenarios named exactly ``name`` (stripped, as :meth:`save` stores it)."""
         return self._select("WHERE name = ?", (name.strip(),))
 
-    def delete(self, scenario_id: int) -> None:
-        """Delete saved scenario ``scenario_id``; :class:`InputError` when there is none."""
+    def delete(self, who: Principal, scenario_id: int, *, revision: int) -> None:
+        """Delete saved scenario ``scenario_id``, last seen at ``revision``.
+
+        Raises
+        ------
+        Refused, StaleScenario, InputError
+            As :meth:`save`: not allowed for its scope, saved again since, or no such
+            scenario; nothing is deleted.
+        """
         with self._connect() as conn, write_transaction(conn):
-            cursor = conn.execute("DELETE FROM scenarios WHERE id = ?", (scenario_id,))
-            if cursor.rowcount != 1:
-                raise _missing(scenario_id)
+            stored = self._stored_for_change(conn, who, Action.SCENARIO_DELETE, scenario_id,
+                                             revision)
+            conn.execute("DELETE FROM scenarios WHERE id = ?", (scenario_id,))
+        self.audit.append(who, Action.SCENARIO_DELETE.value, object=_object(stored),
+                          summary=f"revision {stored.revision}, owner {stored.owner}")
 
     def check(self) -> None:
         """Run SQLite's ``PRAGMA integrity_check``; :class:`StoreError` unless it says "ok"."""
@@ -312,3 +345,7 @@ class ScenarioStore:
         if results != ["ok"]:
             listed = "\n".join(f"  - {line}" for line in results)
             raise StoreError(f"scenario store {self.path} failed its integrity check:\n{listed}")
+
+
+def _object(stored: StoredScenario) -> str:
+    return f"scenario {stored.id} {stored.name}"

@@ -1,5 +1,6 @@
 """The domain model every other part of ``geo`` shares: paths and defaults (``config``),
-the one error type (``errors``) and the coverage targets (``targets``).
+the one error type (``errors``), the coverage targets (``targets``) and who may do what
+(``access``).
 
 It imports nothing else of ``geo``: ``engine``, ``data`` and ``plan`` build on it.
 
@@ -11,6 +12,17 @@ from geo._lazy import lazy_api
 
 #: Module → the public names it defines.
 _MODULES = {
+    "access": (
+        "ROLES",
+        "Action",
+        "Principal",
+        "Refused",
+        "parse_role",
+        "refusal",
+        "require",
+        "shell_user",
+        "unrestricted",
+    ),
     "config": (
         "BOUNDARIES_DIR",
         "CATEGORIES",
@@ -34,6 +46,10 @@ _MODULES = {
         "REPORT_FORMATS",
         "ROOT",
         "SCENARIO_DB",
+        "SESSION_MINUTES",
+        "SIGNIN_LOCK_MINUTES",
+        "SIGNIN_MAX_FAILURES",
+        "STATE_DB",
         "STATE_DIR",
         "STORAGE_CRS",
         "TARGETS_FILE",

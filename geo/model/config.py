@@ -28,6 +28,10 @@ __all__ = [
     "REPORT_FORMATS",
     "ROOT",
     "SCENARIO_DB",
+    "SESSION_MINUTES",
+    "SIGNIN_LOCK_MINUTES",
+    "SIGNIN_MAX_FAILURES",
+    "STATE_DB",
     "STATE_DIR",
     "STORAGE_CRS",
     "TARGETS_FILE",
@@ -48,6 +52,15 @@ SCENARIO_DB = STATE_DIR / "scenarios.sqlite"
 #: overrides how many are kept.
 DATASET_DB = STATE_DIR / "dataset.sqlite"
 DATASET_VERSIONS_KEPT = 20
+#: Users (local accounts), failed sign-ins and the audit trail (see geo.data.accounts and
+#: geo.data.audit).
+STATE_DB = STATE_DIR / "state.sqlite"
+#: Sign-in: a session lasts this long (``CHANGNING_SESSION_MINUTES``); after this many failed
+#: attempts for a name within the lock time, that name cannot sign in until the lock time has
+#: passed (``CHANGNING_SIGNIN_MAX_FAILURES``, ``CHANGNING_SIGNIN_LOCK_MINUTES``).
+SESSION_MINUTES = 480
+SIGNIN_MAX_FAILURES = 5
+SIGNIN_LOCK_MINUTES = 15
 #: The single imported dataset of earlier releases, moved into DATASET_DB on first use.
 DATASET_FILE = STATE_DIR / "dataset.gpkg"
 #: Unpacked uploads and other temporary files; what a killed process left is removed at the

@@ -1,5 +1,5 @@
 """The planning questions asked of a coverage result: gaps (``gaps``), what-if scenarios
-(``scenario``, ``scenario_io``), site suggestions (``suggest``), comparisons
+(``scenario``, ``scenario_io``, ``scenario_scope``), site suggestions (``suggest``), comparisons
 (``compare``), display tables (``tables``), the seed review's figures (``seed``), the
 export frames and the CLI's JSON (``export``, ``json_output``).
 
@@ -55,6 +55,11 @@ _MODULES = {
     "scenario_io": (
         "read_scenario",
         "scenario_from_json",
+    ),
+    "scenario_scope": (
+        "DISTRICT_EDITS",
+        "save_scope",
+        "touched_streets",
     ),
     "seed": (
         "SEED_FIGURES",

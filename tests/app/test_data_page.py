@@ -23,7 +23,7 @@ from geo.data.io import read_demo, read_targets
 from geo.model import config
 from geo.model.config import METRIC_CRS
 from tests.apptest import TIMEOUT
-from tests.conftest import ROOT
+from tests.conftest import ROOT, who
 from tests.geocode_stub import (
     AMAP_PATH,
     KNOWN_WGS84,
@@ -109,7 +109,8 @@ def test_a_gcj02_market_list_is_checked_and_replaces_the_demo_markets(page):
     assert list(rejected["reason"]) == ["outside the study area"]
     reasons = next(d.value for d in at.dataframe if "原因" in d.value.columns)
     assert reasons.to_dict("list") == {"原因": ["不在研究范围内"], "行数": [1]}
-    assert [i.value for i in at.info] == [as_text("1 × unnamed: named from its category and id")]
+    assert [i.value for i in at.main.info] == [
+        as_text("1 × unnamed: named from its category and id")]
     assert at.get("download_button")
     at.radio(key="fac_mode").set_value("replace_categories").run()
     at.button(key="fac_apply").click().run()
@@ -145,7 +146,7 @@ def test_an_import_checked_against_an_older_version_is_refused(page, two_streets
     _choose_market_gcj(at)
     # meanwhile another planner's import lands
     DatasetStore(config.DATASET_DB).save(
-        Dataset(*read_demo(read_targets())), base_version=0, user="someone else",
+        Dataset(*read_demo(read_targets())), base_version=0, who=who("someone else"),
         summary={"action": "import", "detail": "other.csv", "categories": {}})
     at.button(key="fac_apply").click().run()
     assert not at.exception, at.exception
@@ -185,7 +186,7 @@ def test_changing_a_setting_asks_for_a_new_check(page):
     at = _upload(page, "fac_upload", "菜场.csv", _gcj_sheet(), "text/csv")
     _choose_market_gcj(at)
     at.selectbox(key="fac_crs").set_value("wgs84").run()
-    assert [i.value for i in at.info] == ["设置已更改，请重新检查。"]
+    assert [i.value for i in at.main.info] == ["设置已更改，请重新检查。"]
     assert not at.metric
 
 
@@ -256,7 +257,7 @@ def test_every_page_shows_an_imported_dataset(two_streets, market_and_parking):
     DatasetStore(config.DATASET_DB).save(
         Dataset(two_streets.assign(name_en=""), market_and_parking, "official.gpkg",
                 {"market": ("m.xlsx",), "parking": ("p.xlsx",)}),
-        base_version=0, user="test", summary={})
+        base_version=0, who=who("test"), summary={})
     st.cache_data.clear()
     try:
         for page in ["app.py", "pages/street.py", "pages/map_explorer.py",
@@ -348,7 +349,7 @@ def test_a_workbook_with_two_sheets_asks_which_one(page):
     at = _two_sheets(page)
     picker = next(s for s in at.selectbox if s.key.startswith("fac_part_"))
     assert picker.options == ["一月", "二月"] and picker.value is None
-    assert [i.value for i in at.info] == ["请选择要读取的工作表或图层。"]
+    assert [i.value for i in at.main.info] == ["请选择要读取的工作表或图层。"]
     picker.set_value("二月").run()
     assert any(c.value.startswith(f"{as_text('两表.xlsx')} · 二月：1 行") for c in at.caption)
 
@@ -363,7 +364,7 @@ def test_a_check_of_one_sheet_is_not_imported_after_picking_another(page):
     assert _metrics(at)["可导入"] == "3"
     next(s for s in at.selectbox if s.key.startswith("fac_part_")).set_value("二月").run()
     assert not at.exception, at.exception
-    assert [i.value for i in at.info] == ["设置已更改，请重新检查。"]
+    assert [i.value for i in at.main.info] == ["设置已更改，请重新检查。"]
     assert not [b for b in at.button if b.key == "fac_apply"]
 
 

@@ -15,7 +15,7 @@ from geo.data.dataset import with_boundaries
 from geo.data.dataset_store import DatasetStore
 from geo.data.io import read_targets
 from tests.apptest import TIMEOUT
-from tests.conftest import ROOT
+from tests.conftest import ROOT, who
 from ui.markdown import as_text
 
 LABEL = "![x](http://127.0.0.2:9/x.png) :red[菜场] **b**"
@@ -36,8 +36,8 @@ def hostile(monkeypatch):
     dataset = store.read(targets)
     streets = dataset.streets.copy()
     streets.loc[streets["code"] == CODE, "name"] = STREET
-    store.save(with_boundaries(dataset, streets, origin="test"), base_version=0, user="test",
-               summary={})
+    store.save(with_boundaries(dataset, streets, origin="test"), base_version=0,
+               who=who("test"), summary={})
     st.cache_data.clear()
     yield
     st.cache_data.clear()

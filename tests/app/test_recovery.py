@@ -14,7 +14,7 @@ from geo.data.dataset_store import DatasetStore
 from geo.data.io import read_demo, read_targets
 from geo.model import config
 from tests.apptest import TIMEOUT
-from tests.conftest import ROOT
+from tests.conftest import ROOT, who
 
 PAGES = ["app.py", "pages/map_explorer.py", "pages/street.py", "pages/scenarios.py",
          "pages/targets_and_data.py", "pages/data.py"]
@@ -29,8 +29,8 @@ def damaged():
     demo = demo_dataset(streets, facilities)
     markets = facilities[facilities["category"] == "market"]
     store.save(with_facilities(demo, markets, mode="replace_all", origin="markets.csv"),
-               base_version=0, user="a", summary={"action": "import", "detail": "markets.csv"})
-    store.save(demo, base_version=1, user="b", summary={"action": "import", "detail": "bad"})
+               base_version=0, who=who("a"), summary={"action": "import", "detail": "markets.csv"})
+    store.save(demo, base_version=1, who=who("b"), summary={"action": "import", "detail": "bad"})
     with sqlite3.connect(store.path) as conn:
         key = conn.execute("SELECT facilities FROM versions WHERE version = 2").fetchone()[0]
         conn.execute("UPDATE layers SET payload = x'0102' WHERE key = ?", (key,))

@@ -13,7 +13,7 @@ import ui.scenarios
 from geo.data.store import MAX_NAME_LENGTH, ScenarioStore
 from geo.plan.scenario import Edit, Scenario
 from tests.apptest import TIMEOUT, edit_lines, scenario_page
-from tests.conftest import ROOT
+from tests.conftest import ROOT, who
 from ui.markdown import as_text
 
 FIRST = "新情景 New scenario"
@@ -143,7 +143,7 @@ def test_a_hostile_name_is_shown_as_text_and_saved_as_typed(page):
     assert _errors(page) == [as_text(refused)]
     page.button(key="do_save").click().run()
     assert _errors(page) == []
-    assert [s.value for s in page.success] == [f"已保存「{as_text(HOSTILE)}」（编号 1）"]
+    assert [s.value for s in page.success] == [f"已保存「{as_text(HOSTILE)}」（编号 1，第 1 版）"]
     (saved,) = ScenarioStore(ui.scenarios.SCENARIO_DB).list()
     assert saved.name == HOSTILE and saved.description.startswith("# heading\n")
 
@@ -161,8 +161,8 @@ def test_unicode_and_duplicate_names_save(page):
 
 def test_a_saved_scenario_that_no_longer_fits_is_refused_on_open_and_compare(page):
     store = ScenarioStore(ui.scenarios.SCENARIO_DB)
-    store.save(name="旧", body=json.loads(_collection([_close("GONE")], name="旧")))
-    store.save(name="新", body=json.loads(_collection([_close("CHG-001")], name="新")))
+    store.save(who(), name="旧", body=json.loads(_collection([_close("GONE")], name="旧")))
+    store.save(who(), name="新", body=json.loads(_collection([_close("CHG-001")], name="新")))
     page.run()
     page.selectbox(key="open_id").set_value(1).run()
     page.button(key="do_open").click().run()
@@ -176,7 +176,7 @@ def test_a_saved_scenario_that_no_longer_fits_is_refused_on_open_and_compare(pag
 
 def test_saving_a_scenario_deleted_elsewhere_is_an_error(page):
     page.button(key="do_save").click().run()
-    ScenarioStore(ui.scenarios.SCENARIO_DB).delete(1)
+    ScenarioStore(ui.scenarios.SCENARIO_DB).delete(who(), 1, revision=1)
     page.button(key="do_save").click().run()
     assert _errors(page) == [as_text("no saved scenario with id 1")]
 

@@ -20,7 +20,7 @@ from geo.data.dataset_store import DatasetStore, StaleVersion, change_summary
 from geo.data.io import read_demo, read_targets
 from geo.data.schema import normalize_facilities
 from geo.model.errors import InputError
-from tests.conftest import ROOT, facility_frame
+from tests.conftest import ROOT, facility_frame, who
 
 
 def _markets(targets, *ids: str):
@@ -39,8 +39,8 @@ def base(two_streets, market_and_parking):
     return demo_dataset(two_streets, market_and_parking)
 
 
-def _save(store, dataset, *, base=None, user="tester"):
-    return store.save(dataset, base_version=base, user=user,
+def _save(store, dataset, *, base, name="tester"):
+    return store.save(dataset, base_version=base, who=who(name),
                       summary={"action": "test", "detail": "", "categories": {}})
 
 
@@ -56,7 +56,7 @@ def test_a_version_reads_back_as_saved_with_who_and_what(store, targets, two_str
     summary = change_summary(base, official, action="boundaries", detail="官方边界.gpkg")
     assert summary == {"action": "boundaries", "detail": "官方边界.gpkg", "categories": {},
                        "boundaries": {"before": 2, "after": 2}}
-    assert store.save(official, base_version=0, user="张三", summary=summary) == 1
+    assert store.save(official, base_version=0, who=who("张三"), summary=summary) == 1
     back = store.read(targets)
     assert back.boundaries_origin == "官方边界.gpkg"
     assert back.facility_origins == {"market": (DEMO,), "parking": (DEMO,)}
@@ -100,26 +100,26 @@ def test_old_versions_are_pruned_with_their_unshared_data(store, targets, base, 
         store.read(targets, version=1)
     for number in (-1, 2**64):  # 2**64 was an OverflowError from sqlite (exit 70)
         with pytest.raises(InputError, match=rf"dataset version {number} is not kept"):
-            store.rollback(number, targets, user="x")
+            store.rollback(number, targets, who=who("x"))
     for text in ("1", "²"):  # "²".isdigit() but int("²") was a ValueError (exit 70)
         monkeypatch.setenv("CHANGNING_DATASET_VERSIONS", text)
         with pytest.raises(InputError, match=f"CHANGNING_DATASET_VERSIONS='{text}': a whole "
                                              f"number ≥ 2"):
-            _save(store, base)
+            _save(store, base, base=5)
 
 
 def test_rollback_and_restore_are_new_versions(store, targets, base):
     _save(store, base, base=0)
     _save(store, with_facilities(base, _markets(targets, "m7"), mode="replace_all",
                                  origin="x.csv"), base=1)
-    assert store.rollback(1, targets, user="李四") == 3
+    assert store.rollback(1, targets, who=who("李四")) == 3
     assert sorted(store.read(targets).facilities["id"]) == ["m1", "p1"]
     assert store.versions()[0].summary["action"] == "rollback"
     assert store.versions()[0].summary["detail"] == "to version 1"
     demo_targets = read_targets()
-    assert store.restore_demo(demo_targets, user="李四") == 4
+    assert store.restore_demo(demo_targets, who=who("李四")) == 4
     assert store.read(demo_targets).all_demo
-    assert store.rollback(0, demo_targets, user="李四") == 5
+    assert store.rollback(0, demo_targets, who=who("李四")) == 5
 
 
 def test_damaged_data_is_named_and_the_demo_can_still_be_restored(store, base):
@@ -129,7 +129,7 @@ def test_damaged_data_is_named_and_the_demo_can_still_be_restored(store, base):
         conn.execute("UPDATE layers SET payload = x'00010203'")
     with pytest.raises(InputError, match=r"dataset version 1 \(.*\): cannot be read"):
         store.read(targets)
-    assert store.restore_demo(targets, user="x") == 2
+    assert store.restore_demo(targets, who=who("x")) == 2
     assert store.read(targets).all_demo
 
 
@@ -144,7 +144,7 @@ def test_damaged_origins_are_named_too(store, base, origins):
         conn.execute("UPDATE versions SET origins = ?", (origins,))
     with pytest.raises(InputError, match=r"dataset version 1 \(.*\): cannot be read"):
         store.read(targets)
-    assert store.restore_demo(targets, user="x") == 2
+    assert store.restore_demo(targets, who=who("x")) == 2
 
 
 def test_a_version_whose_category_lost_its_target_fails_the_rules(store, base):
@@ -175,6 +175,7 @@ sys.path.insert(0, {root!r})
 from geo.data.dataset import demo_dataset, with_facilities
 from geo.data.dataset_store import DatasetStore
 from geo.data.io import read_demo, read_targets
+from geo.model.access import Principal
 targets = read_targets()
 streets, facilities = read_demo(targets)
 store = DatasetStore(sys.argv[1])
@@ -183,7 +184,8 @@ while True:
     base = store.current_version()
     dataset = with_facilities(big, facilities.assign(id=facilities["id"] + f"-v{{base}}"),
                               mode="replace_all", origin=f"v{{base}}")
-    number = store.save(dataset, base_version=base, user="saver", summary={{"n": base + 1}})
+    number = store.save(dataset, base_version=base, who=Principal("saver", "admin"),
+                        summary={{"n": base + 1}})
     print(number, flush=True)
 """
 

@@ -19,13 +19,15 @@ import pytest
 import geo.data.store
 from geo.data.store import MAX_NAME_LENGTH, ScenarioStore, StoredScenario, StoreError
 from geo.model.errors import InputError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, who
 
 WORKERS = 8
 SAVES_PER_WORKER = 50
 KILL_ROUNDS = 3
 #: Features in a big body of the kill test; about 3 MB of JSON.
 BIG_FEATURES = 20_000
+#: Who saves and deletes in these tests: an administrator, whom every scenario is open to.
+ADMIN = who()
 
 BODY = {
     "type": "FeatureCollection",
@@ -47,12 +49,14 @@ CONCURRENT_WORKER = """
 import sys
 sys.path.insert(0, {root!r})
 from geo.data.store import ScenarioStore
+from geo.model.access import Principal
+P = Principal("w", "admin")
 worker, path, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 store = ScenarioStore(path)
 print("ready", flush=True)
 sys.stdin.readline()
 for i in range(count):
-    store.save(name=f"w{{worker}}-{{i}}", body={{"worker": worker, "i": i, "text": "长宁" * i}})
+    store.save(P, name=f"w{{worker}}-{{i}}", body={{"worker": worker, "i": i, "text": "长宁" * i}})
 """
 
 # A writer of the kill test: saves a known scenario, says "ready", then writes big bodies
@@ -61,9 +65,11 @@ KILLED_WRITER = """
 import sys
 sys.path.insert(0, {root!r})
 from geo.data.store import ScenarioStore
+from geo.model.access import Principal
+P = Principal("w", "admin")
 path, round_no, features = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 store = ScenarioStore(path)
-store.save(name=f"known-{{round_no}}", body={{"round": round_no, "known": True}})
+store.save(P, name=f"known-{{round_no}}", body={{"round": round_no, "known": True}})
 print("ready", flush=True)
 
 def big(i):
@@ -76,11 +82,12 @@ current, i = None, 0
 while True:
     if i % 2 == 0:
         previous = current
-        current = store.save(name=f"big-{{round_no}}-{{i}}", body=big(i))
+        current = store.save(P, name=f"big-{{round_no}}-{{i}}", body=big(i))
         if previous is not None:
-            store.delete(previous)
+            store.delete(P, previous.id, revision=previous.revision)
     else:
-        store.save(name=f"big-{{round_no}}-{{i}}", body=big(i), scenario_id=current)
+        current = store.save(P, name=f"big-{{round_no}}-{{i}}", body=big(i),
+                             scenario_id=current.id, revision=current.revision)
     i += 1
 """
 
@@ -111,13 +118,15 @@ def test_creates_folder_schema_and_wal(db: Path, store: ScenarioStore) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         columns = [row[1] for row in conn.execute("PRAGMA table_info(scenarios)")]
-    assert columns == ["id", "name", "description", "body", "created_at", "updated_at"]
+    assert columns == ["id", "name", "description", "body", "created_at", "updated_at",
+                       "owner", "streets", "revision", "updated_by"]
     assert store.list() == []
     store.check()
 
 
 def test_save_load_round_trip(store: ScenarioStore) -> None:
-    sid = store.save(name="  新华路 plan  ", description="两个菜市场\nsecond line", body=BODY)
+    sid = store.save(ADMIN, name="  新华路 plan  ", description="两个菜市场\nsecond line",
+                     body=BODY).id
     loaded = store.load(sid)
     assert isinstance(loaded, StoredScenario)
     assert loaded.id == sid
@@ -131,17 +140,19 @@ def test_save_load_round_trip(store: ScenarioStore) -> None:
 def test_list_newest_first_then_id(store: ScenarioStore, clock: list[str]) -> None:
     clock.extend(["2024-01-01T00:00:00+00:00", "2024-01-03T00:00:00+00:00",
                   "2024-01-03T00:00:00+00:00", "2024-01-02T00:00:00+00:00"])
-    a = store.save(name="a", body={})
-    b = store.save(name="b", body={})
-    c = store.save(name="c", body={})
-    d = store.save(name="d", body={})
+    a = store.save(ADMIN, name="a", body={}).id
+    b = store.save(ADMIN, name="b", body={}).id
+    c = store.save(ADMIN, name="c", body={}).id
+    d = store.save(ADMIN, name="d", body={}).id
     assert [s.id for s in store.list()] == [c, b, d, a]
 
 
 def test_update_keeps_created_at(store: ScenarioStore, clock: list[str]) -> None:
     clock.extend(["2024-01-01T08:00:00+00:00", "2024-02-01T09:30:00+00:00"])
-    sid = store.save(name="first", description="d1", body={"v": 1})
-    assert store.save(name="second", description="d2", body={"v": [2]}, scenario_id=sid) == sid
+    first = store.save(ADMIN, name="first", description="d1", body={"v": 1})
+    sid = first.id
+    assert store.save(ADMIN, name="second", description="d2", body={"v": [2]}, scenario_id=sid,
+                      revision=first.revision).id == sid
     loaded = store.load(sid)
     assert (loaded.name, loaded.description, loaded.body) == ("second", "d2", {"v": [2]})
     assert loaded.created_at == "2024-01-01T08:00:00+00:00"
@@ -150,12 +161,12 @@ def test_update_keeps_created_at(store: ScenarioStore, clock: list[str]) -> None
 
 
 def test_delete_and_find(store: ScenarioStore) -> None:
-    one = store.save(name="same", body={"n": 1})
-    two = store.save(name="same", body={"n": 2})
-    other = store.save(name="other", body={"n": 3})
+    one = store.save(ADMIN, name="same", body={"n": 1}).id
+    two = store.save(ADMIN, name="same", body={"n": 2}).id
+    other = store.save(ADMIN, name="other", body={"n": 3}).id
     assert {s.id for s in store.find("same")} == {one, two}
     assert store.find("sam") == []
-    store.delete(one)
+    store.delete(ADMIN, one, revision=1)
     assert [s.id for s in store.find("same")] == [two]
     assert {s.id for s in store.list()} == {two, other}
     with pytest.raises(InputError, match=f"no saved scenario with id {one}"):
@@ -166,7 +177,7 @@ def test_path_like_names_are_only_text(tmp_path: Path) -> None:
     db = tmp_path / "deep" / "er" / "scenarios.sqlite"
     store = ScenarioStore(db)
     names = ["../../etc/passwd", 'a/b\\c:*?"<>|', "/tmp/x.sqlite", "..", "nul", "con.txt"]
-    ids = [store.save(name=name, body={"name": name}) for name in names]
+    ids = [store.save(ADMIN, name=name, body={"name": name}).id for name in names]
     assert [store.load(sid).name for sid in ids] == names
     assert [s.name for s in store.find("../../etc/passwd")] == ["../../etc/passwd"]
     allowed = {db.name, f"{db.name}-wal", f"{db.name}-shm"}
@@ -178,7 +189,7 @@ def test_path_like_names_are_only_text(tmp_path: Path) -> None:
 
 def test_survives_restart(db: Path) -> None:
     first = ScenarioStore(db)
-    sid = first.save(name="kept", body=BODY)
+    sid = first.save(ADMIN, name="kept", body=BODY).id
     del first
     second = ScenarioStore(db)
     assert second.load(sid).body == BODY
@@ -188,7 +199,7 @@ def test_survives_restart(db: Path) -> None:
 def test_threads_share_one_store(store: ScenarioStore) -> None:
     def work(t: int) -> None:
         for i in range(25):
-            store.save(name=f"t{t}-{i}", body={"t": t, "i": i})
+            store.save(ADMIN, name=f"t{t}-{i}", body={"t": t, "i": i})
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
     for thread in threads:
@@ -221,28 +232,28 @@ def test_threads_share_one_store(store: ScenarioStore) -> None:
 def test_bad_fields(store: ScenarioStore, fields: dict, pattern: str) -> None:
     kwargs = {"name": "ok", "body": {"a": 1}, **fields}
     with pytest.raises(InputError, match=pattern):
-        store.save(**kwargs)
+        store.save(ADMIN, **kwargs)
     assert store.list() == []
 
 
 def test_longest_name_is_accepted(store: ScenarioStore) -> None:
-    sid = store.save(name="长" * MAX_NAME_LENGTH, body={})
+    sid = store.save(ADMIN, name="长" * MAX_NAME_LENGTH, body={}).id
     assert store.load(sid).name == "长" * MAX_NAME_LENGTH
 
 
 def test_several_problems_in_one_message(store: ScenarioStore) -> None:
     with pytest.raises(InputError, match=r"2 problem\(s\)(?s:.*)name is empty.*\n.*body"):
-        store.save(name="", body={"x": {1, 2}})
+        store.save(ADMIN, name="", body={"x": {1, 2}})
 
 
 def test_unknown_ids(store: ScenarioStore) -> None:
-    sid = store.save(name="exists", body={"v": 1})
+    sid = store.save(ADMIN, name="exists", body={"v": 1}).id
     with pytest.raises(InputError, match="no saved scenario with id 999"):
         store.load(999)
     with pytest.raises(InputError, match="no saved scenario with id 999"):
-        store.save(name="new", body={"v": 2}, scenario_id=999)
+        store.save(ADMIN, name="new", body={"v": 2}, scenario_id=999, revision=1)
     with pytest.raises(InputError, match="no saved scenario with id 999"):
-        store.delete(999)
+        store.delete(ADMIN, 999, revision=1)
     assert [(s.id, s.body) for s in store.list()] == [(sid, {"v": 1})]
 
 
@@ -256,7 +267,7 @@ def test_not_a_database(tmp_path: Path) -> None:
 def test_file_replaced_after_opening(tmp_path: Path) -> None:
     path = tmp_path / "scenarios.sqlite"
     store = ScenarioStore(path)
-    store.save(name="x", body={})
+    store.save(ADMIN, name="x", body={})
     path.write_text("overwritten by something else\n" * 200, encoding="utf-8")
     for call in (store.list, store.check, lambda: store.load(1)):
         with pytest.raises(StoreError, match=re.escape(str(path))):
@@ -264,7 +275,7 @@ def test_file_replaced_after_opening(tmp_path: Path) -> None:
 
 
 def test_damaged_body_is_a_store_error(store: ScenarioStore, db: Path) -> None:
-    sid = store.save(name="x", body={"a": 1})
+    sid = store.save(ADMIN, name="x", body={"a": 1}).id
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE scenarios SET body = '{\"a\": ' WHERE id = ?", (sid,))
     with pytest.raises(StoreError, match=f"scenario {sid} has a damaged body"):
@@ -354,5 +365,5 @@ def test_killed_mid_save_leaves_a_sound_store(db: Path) -> None:
         assert any(s.name.startswith(f"big-{round_no}-") for s in big), "no big body saved"
         for s in big:
             _assert_big_body(s.name, s.body)
-        sid = store.save(name=f"after-{round_no}", body={"after": round_no})
+        sid = store.save(ADMIN, name=f"after-{round_no}", body={"after": round_no}).id
         assert store.load(sid).body == {"after": round_no}

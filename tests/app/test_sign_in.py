@@ -1,0 +1,162 @@
+"""Sign-in on the pages (AppTest): local mode, the sign-in page as the only page of the
+anonymous, wrong passwords, the lock, expiry, and what each role sees on the Data, Street and
+Scenarios pages."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit import config as st_config
+from streamlit.testing.v1 import AppTest
+
+from geo.data.accounts import UserStore
+from geo.data.audit import AuditLog
+from geo.model import config
+from tests.apptest import TIMEOUT
+from tests.conftest import ROOT, who
+
+PASSWORD = "a long enough password"
+PAGES = ["app.py", "pages/map_explorer.py", "pages/street.py", "pages/scenarios.py",
+         "pages/targets_and_data.py", "pages/data.py"]
+STREET = "310105006000"  # 天山路街道 in the demo (not the first street)
+
+
+@pytest.fixture
+def accounts():
+    users = UserStore(config.STATE_DB)
+    admin = who("root", "admin", source="shell")
+    for name, role in (("admin", "admin"), ("planner", "planner"), ("office", f"street:{STREET}"),
+                       ("viewer", "viewer")):
+        users.add(admin, name, role=role, password=PASSWORD)
+    return users
+
+
+def _app(path="app.py") -> AppTest:
+    return AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+
+
+def _sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _signed_in(name: str) -> AppTest:
+    at = _sign_in(_app().run(), name)
+    assert at.title[0].value == "长宁区 15 分钟社区生活圈设施覆盖"
+    return at
+
+
+def _sidebar_text(at: AppTest) -> str:
+    return " ".join(e.value for e in [*at.sidebar.caption, *at.sidebar.info])
+
+
+def test_local_mode_says_so_on_every_page():
+    for page in PAGES:
+        at = _app(page).run()
+        assert not at.exception, (page, at.exception)
+        assert "本机模式" in _sidebar_text(at), page
+        assert not at.text_input or at.text_input[0].label != "用户名"
+
+
+@pytest.fixture
+def bound_everywhere():
+    """The server option as ``--server.address 0.0.0.0`` sets it, for one test."""
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "0.0.0.0")
+    yield
+    st_config.set_option("server.address", before)
+
+
+def test_local_mode_refuses_to_serve_another_address(bound_everywhere):
+    at = _app().run()
+    assert not at.exception
+    assert "拒绝在 0.0.0.0 上提供页面" in at.error[0].value
+    assert not at.title and not at.metric and not at.dataframe
+
+
+def test_with_an_account_the_anonymous_see_only_the_sign_in_page(accounts):
+    at = _app().run()
+    assert [t.value for t in at.title] == ["长宁区设施覆盖地图：登录"]
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    assert not at.metric and not at.dataframe and not at.get("iframe")
+    for page in PAGES[1:]:  # a page reached directly stops before showing anything
+        at = _app(page).run()
+        assert not at.exception, (page, at.exception)
+        assert [w.value for w in at.warning] == ["请先登录。"], page
+        assert not at.dataframe and not at.title and not at.button, page
+
+
+def test_a_wrong_password_is_refused_and_recorded(accounts):
+    at = _sign_in(_app().run(), "planner", "not the password")
+    assert [e.value for e in at.error] == ["用户名或密码错误。"]
+    assert at.title[0].value == "长宁区设施覆盖地图：登录"
+    line = AuditLog(config.STATE_DB).entries()[-1]
+    assert (line.user, line.action, line.outcome) == ("planner", "sign-in", "failed")
+
+
+def test_repeated_failures_lock_the_name(accounts, monkeypatch):
+    monkeypatch.setenv("CHANGNING_SIGNIN_MAX_FAILURES", "2")
+    at = _app().run()
+    for _ in range(2):
+        _sign_in(at, "planner", "not the password")
+    _sign_in(at, "planner")  # the right password, too late
+    assert "失败次数过多" in at.error[0].value
+    assert at.title[0].value == "长宁区设施覆盖地图：登录"
+
+
+def test_a_session_expires(accounts, monkeypatch):
+    at = _signed_in("planner")
+    at.session_state["auth_local"] = {**at.session_state["auth_local"],
+                                      "started": at.session_state["auth_local"]["started"]
+                                      - 481 * 60}
+    at.run()
+    assert at.title[0].value == "长宁区设施覆盖地图：登录"
+    assert "会话已过期" in at.warning[0].value
+
+
+def test_a_removed_user_is_out_at_the_next_run(accounts):
+    at = _signed_in("viewer")
+    accounts.remove(who("root", "admin", source="shell"), "viewer")
+    at.run()
+    assert at.title[0].value == "长宁区设施覆盖地图：登录"
+
+
+def test_sign_out(accounts):
+    at = _signed_in("planner")
+    at.sidebar.button(key="auth_sign_out").click().run()
+    assert at.title[0].value == "长宁区设施覆盖地图：登录"
+    assert AuditLog(config.STATE_DB).entries()[-1].action == "sign-out"
+
+
+@pytest.mark.parametrize(("name", "imports", "rolls_back", "audit"), [
+    ("admin", True, True, True), ("planner", True, False, False),
+    ("office", False, False, False), ("viewer", False, False, False)])
+def test_the_data_page_for_each_role(accounts, name, imports, rolls_back, audit):
+    at = _signed_in(name).switch_page("pages/data.py").run()
+    assert not at.exception, at.exception
+    assert (len(at.tabs) == 2) is imports
+    assert (at.get("file_uploader") != []) is imports
+    assert any(b.label == "回退" for b in at.button) is rolls_back
+    assert any(s.value == "审计记录" for s in at.subheader) is audit
+    if audit:
+        trail = at.dataframe[-1].value
+        assert {"sign-in"} <= set(trail["操作"])
+
+
+def test_a_street_office_opens_its_street(accounts):
+    at = _signed_in("office").switch_page("pages/street.py").run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="street").value == STREET
+    at = _signed_in("planner").switch_page("pages/street.py").run()
+    assert at.sidebar.selectbox(key="street").value == "310105001000"  # the first street
+
+
+def test_a_viewer_can_try_scenarios_but_not_save_them(accounts):
+    at = _signed_in("viewer").switch_page("pages/scenarios.py").run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "do_save"]
+    assert any("不能保存" in c.value for c in at.caption)
+    at = _signed_in("planner").switch_page("pages/scenarios.py").run()
+    assert [b for b in at.button if b.key == "do_save"]
