@@ -16,7 +16,7 @@ from geo.data.dataset_store import DatasetStore
 from geo.data.dataset_store import local_user as current_user
 from geo.data.io import read_boundaries, read_facilities, read_targets
 from geo.model.access import Principal, unrestricted
-from geo.model.config import DATASET_FILE, DEFAULT_RESOLUTION, TARGETS_FILE
+from geo.model.config import DATASET_FILE, DEFAULT_RESOLUTION
 from geo.model.errors import InputError
 from geo.model.targets import Targets, parse_radius_overrides
 from geo.plan.scenario import apply_scenario, baseline_capacities
@@ -35,6 +35,7 @@ __all__ = [
     "output_dir",
     "progress_bar",
     "shell",
+    "targets_of",
     "warn",
 ]
 
@@ -64,8 +65,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                              "(default: the current dataset version's)")
     parser.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION,
                         help=f"H3 resolution, 7–12 (default {DEFAULT_RESOLUTION})")
-    parser.add_argument("--targets", metavar="PATH", default=str(TARGETS_FILE),
-                        help="targets TOML file (default data/targets.toml)")
+    parser.add_argument("--targets", metavar="PATH",
+                        help="targets TOML file (default: data/targets.toml with the targets "
+                             "an administrator set in the app)")
     parser.add_argument("--code-field", metavar="F", help="boundary field with the street code")
     parser.add_argument("--name-field", metavar="F", help="boundary field with the street name")
     parser.add_argument("--population-field", metavar="F",
@@ -113,7 +115,7 @@ def inputs(args: argparse.Namespace, *, with_scenario: bool = True
     """Streets, facilities and targets named by ``args`` (each from the current dataset
     version when not given), with the scenario applied unless ``with_scenario`` is False,
     and whether any of it is demo data. Warnings about the facility files go to stderr."""
-    targets = read_targets(args.targets).with_radii(parse_radius_overrides(args.radius))
+    targets = targets_of(args).with_radii(parse_radius_overrides(args.radius))
     dataset = (current_dataset(targets) if not (args.boundaries and args.facilities)
                else None)
     if args.boundaries:
@@ -136,6 +138,17 @@ def inputs(args: argparse.Namespace, *, with_scenario: bool = True
         facilities, targets = apply_scenario(scenario, facilities=facilities, targets=targets,
                                              area=placement_area(streets, targets))
     return streets, facilities, targets, demo
+
+
+def targets_of(args: argparse.Namespace) -> Targets:
+    """The targets file ``--targets`` names, exactly; without it, the project's file with the
+    targets an administrator set in the app (as the pages use them)."""
+    path = getattr(args, "targets", None)
+    if path:
+        return read_targets(path)
+    from geo.data.target_store import current_targets
+
+    return current_targets()
 
 
 def shell() -> Principal:

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import argparse
 
-from commands.common import add_json_format, current_dataset, current_user, shell, warn
+from commands.common import (
+    add_json_format,
+    current_dataset,
+    current_user,
+    shell,
+    targets_of,
+    warn,
+)
 from commands.importing import add_facility_options, check_facility_file
 from geo.data.area import placement_area
 from geo.data.dataset import (
@@ -18,7 +25,7 @@ from geo.data.dataset import (
     with_facilities,
 )
 from geo.data.dataset_store import DatasetStore, StaleVersion, change_summary
-from geo.data.io import read_boundaries, read_targets
+from geo.data.io import read_boundaries
 from geo.data.rules import inside_area
 from geo.data.schema import boundary_problems
 from geo.model import config
@@ -68,12 +75,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                      "when it is no longer the current one")
 
 
-def _targets(args: argparse.Namespace) -> Targets:
-    """The targets file ``--targets`` names, or the project's."""
-    path = getattr(args, "targets", None)
-    return read_targets(path) if path else read_targets()
-
-
 def _checked_base(store: DatasetStore, base: int | None) -> int:
     """The version a change builds on: ``--base-version``, refused early when stale."""
     current = store.current_version()
@@ -94,7 +95,7 @@ def _base_dataset(store: DatasetStore, targets: Targets, base: int | None
 
 def run_show(args: argparse.Namespace) -> dict:
     store = DatasetStore()
-    targets = _targets(args)
+    targets = targets_of(args)
     try:
         dataset = current_dataset(targets, store)
     except InputError as exc:  # say which versions there are to roll back to
@@ -112,7 +113,7 @@ def run_show(args: argparse.Namespace) -> dict:
 
 def run_import(args: argparse.Namespace) -> dict:
     store = DatasetStore()
-    targets = _targets(args)
+    targets = targets_of(args)
     dataset, base = _base_dataset(store, targets, args.base_version)
     report, read = check_facility_file(args, streets=dataset.streets, targets=targets)
     summary = report.summary()
@@ -130,7 +131,7 @@ def run_import(args: argparse.Namespace) -> dict:
 
 def run_boundaries(args: argparse.Namespace) -> dict:
     store = DatasetStore()
-    targets = _targets(args)
+    targets = targets_of(args)
     dataset, base = _base_dataset(store, targets, args.base_version)
     streets = read_boundaries(args.boundaries, code_field=args.code_field,
                               name_field=args.name_field,
@@ -151,12 +152,12 @@ def run_boundaries(args: argparse.Namespace) -> dict:
 
 def run_rollback(args: argparse.Namespace) -> dict:
     store = DatasetStore()
-    version = store.rollback(args.to, _targets(args), who=shell())
+    version = store.rollback(args.to, targets_of(args), who=shell())
     return {"version": version, "summary": store.versions()[0].summary}
 
 
 def run_restore(args: argparse.Namespace) -> dict:
     store = DatasetStore()
-    version = store.restore_demo(_targets(args), who=shell())
+    version = store.restore_demo(targets_of(args), who=shell())
     return {"version": version, "summary": store.versions()[0].summary}
 

@@ -15,6 +15,7 @@ from commands.common import (
     labels_of,
     output_dir,
     progress_bar,
+    targets_of,
     warn,
 )
 from geo.data.area import placement_area
@@ -22,7 +23,6 @@ from geo.data.importer import ImportReport, import_facilities
 from geo.data.io import TableRead, read_boundaries, read_category_map, read_table, write_import
 from geo.data.mapping import parse_crs, parse_mapping
 from geo.data.rules import INTERNAL_COLUMNS
-from geo.model.config import TARGETS_FILE
 from geo.model.errors import InputError
 from geo.model.targets import Targets
 
@@ -55,8 +55,9 @@ def add_facility_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mapping", metavar="FIELD=COLUMN", nargs="+", action="extend",
                         help="columns for the data model's fields, e.g. name=名称 lon=X "
                              "(or name=名称,lon=X)")
-    parser.add_argument("--targets", metavar="PATH", default=str(TARGETS_FILE),
-                        help="targets TOML file: its categories are the known ones")
+    parser.add_argument("--targets", metavar="PATH",
+                        help="targets TOML file: its categories are the known ones (default "
+                             "data/targets.toml)")
     parser.add_argument("--geocode", choices=["amap", "tianditu", "nominatim"],
                         help="place rows that have an address but no coordinates with this "
                              "service (key in AMAP_KEY / TIANDITU_KEY; answers cached in "
@@ -120,9 +121,7 @@ def check_facility_file(args: argparse.Namespace, *, streets: gpd.GeoDataFrame,
 
 def run_import(args: argparse.Namespace) -> dict:
     """Check the facility list named by ``args``; write accepted and rejected rows."""
-    from geo.data.io import read_targets
-
-    targets = read_targets(args.targets)
+    targets = targets_of(args)
     streets = (read_boundaries(args.boundaries) if args.boundaries
                else current_dataset(targets).streets)
     report, _ = check_facility_file(args, streets=streets, targets=targets)

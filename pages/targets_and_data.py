@@ -8,6 +8,7 @@ import streamlit as st
 from geo.plan.tables import facility_counts, streets_table, targets_table
 from ui.data import load_inputs
 from ui.i18n import lang, t
+from ui.targets import targets_editor
 from ui.widgets import or_stop, page_header, show_table
 
 page_header(t("目标与数据", "Targets and data"))
@@ -16,11 +17,14 @@ labels = {k: targets[k].label(lang()) for k in targets.keys()}
 
 st.subheader(t("覆盖目标", "Coverage targets"))
 st.caption(t("取自 data/targets.toml：直线服务半径，以及须居住在半径内的居民比例。"
-             "未找到标准处为假设，依据栏已注明；修改该文件即可调整。",
+             "未找到标准处为假设，依据栏已注明；修改该文件即可调整，管理员也可在此设置"
+             "（依据栏注明设置人和时间）。",
              "From data/targets.toml: straight-line service radius and the share of residents "
              "that must live within it. Where no standard was found the number is an "
-             "assumption, as its source says; edit the file to change it."))
+             "assumption, as its source says; edit the file to change it, or (administrators) "
+             "set a value here — its source then says who set it and when."))
 show_table(targets_table(targets, labels))
+targets_editor(targets)
 
 st.subheader(t("街道", "Streets"))
 show_table(streets_table(streets))

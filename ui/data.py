@@ -14,6 +14,7 @@ from geo.data.dataset import Dataset
 from geo.data.dataset_store import DatasetStore
 from geo.data.files import clean_stale_temp
 from geo.data.io import read_targets
+from geo.data.target_store import TargetStore, with_overrides
 from geo.engine.coverage import compute_coverage
 from geo.engine.result import CoverageResult
 from geo.model import config
@@ -39,18 +40,19 @@ DEMO_NOTICE = ("演示数据：街道边界、人口与设施均为本项目生�
                " Demo data: boundaries, populations and facilities are approximate, generated "
                "by this project — not official data.")
 
-#: The dataset store's file and its newest version number (0: the demo).
-Version = tuple[str, int]
+#: The dataset store's file, its newest version number (0: the demo) and the targets set in
+#: the app (category → radius, share, who at when), as a tuple of items.
+Version = tuple
 
 
 @st.cache_data(show_spinner=False)
-def _targets() -> Targets:
-    return read_targets()
+def _targets(overrides: tuple = ()) -> Targets:
+    return with_overrides(read_targets(), dict(overrides))
 
 
 def load_targets() -> Targets:
-    """The targets file's radii and shares."""
-    return _targets()
+    """The targets file's radii and shares, with those an administrator set in the app."""
+    return _targets(_overrides())
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,14 +72,19 @@ def dataset_store() -> DatasetStore:
 
 
 def current_version() -> Version:
-    """The store's path and newest version number: the key of every cache."""
+    """The store's path, newest version number and the targets set in the app: the key of
+    every cache (an import or a target change shows on every page at once)."""
     store = dataset_store()
-    return (str(store.path), store.current_version())
+    return (str(store.path), store.current_version(), _overrides())
+
+
+def _overrides() -> tuple:
+    return tuple(TargetStore(config.STATE_DB).overrides().items())
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _dataset(version: Version) -> Dataset:
-    return DatasetStore(version[0]).read(_targets(), version=version[1])
+    return DatasetStore(version[0]).read(_targets(), version=version[1])  # file categories
 
 
 def load_dataset() -> Dataset:
@@ -92,14 +99,14 @@ def load_dataset_version(version: int) -> Dataset:
 
 def load_inputs() -> tuple[Targets, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Targets, streets and facilities of the dataset the app shows."""
-    dataset = load_dataset()
-    return _targets(), dataset.streets, dataset.facilities
+    version = current_version()
+    return _targets(version[2]), _dataset(version).streets, _dataset(version).facilities
 
 
 @st.cache_data(show_spinner="Computing coverage 正在计算覆盖…", max_entries=16)
 def _coverage(resolution: int, version: Version) -> CoverageResult:
     dataset = _dataset(version)
-    return compute_coverage(dataset.streets, dataset.facilities, _targets(),
+    return compute_coverage(dataset.streets, dataset.facilities, _targets(version[2]),
                             resolution=resolution)
 
 

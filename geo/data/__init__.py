@@ -4,7 +4,8 @@ importer and its checks (``importer``, ``mapping``, ``rules``, ``schema``, ``are
 coordinate systems (``coords``, ``shift``), geocoding and OpenStreetMap (``geocode`` with
 ``geocode_providers``, ``osm``, ``osm_fetch`` with ``osm_fetch_http``), the working dataset
 and its versions, and the scenario store (``dataset``, ``dataset_store``, ``store``, over
-``sqlite``), local accounts and the audit trail (``accounts``, ``audit``).
+``sqlite``), local accounts, the audit trail and the targets set in the app (``accounts``,
+``audit``, ``target_store``).
 
 Imports :mod:`geo.engine` and :mod:`geo.model` only.
 
@@ -238,6 +239,13 @@ _MODULES = {
         "StoredScenario",
         "checked_name",
         "text_problems",
+    ),
+    "target_store": (
+        "MAX_RADIUS_M",
+        "MIN_RADIUS_M",
+        "TargetStore",
+        "current_targets",
+        "with_overrides",
     ),
 }
 

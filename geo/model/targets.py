@@ -71,6 +71,18 @@ class Targets:
                 )
         return replace(self, categories=merged)
 
+    def with_values(self, *, radii: Mapping[str, float], shares: Mapping[str, float],
+                    source: str) -> Targets:
+        """A copy whose radii (metres) and target shares (0–1) of known categories are
+        replaced, their sources set to ``source``."""
+        merged = dict(self.categories)
+        for key, radius in radii.items():
+            merged[key] = replace(merged[key], radius_m=float(radius), radius_source=source)
+        for key, share in shares.items():
+            merged[key] = replace(merged[key], target_share=float(share),
+                                  target_share_source=source)
+        return replace(self, categories=merged)
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -238,13 +238,7 @@ def apply_scenario(scenario: Scenario, *, facilities: gpd.GeoDataFrame, targets:
 def _with_targets(targets: Targets, *, radii: Mapping[str, float],
                   shares: Mapping[str, float]) -> Targets:
     changed = targets.with_radii(radii) if radii else targets
-    if not shares:
-        return changed
-    categories = dict(changed.categories)
-    for key, share in shares.items():
-        categories[key] = replace(categories[key], target_share=float(share),
-                                  target_share_source="overridden by the scenario")
-    return replace(changed, categories=categories)
+    return changed.with_values(radii={}, shares=shares, source="overridden by the scenario")
 
 
 def edited_categories(scenario: Scenario, facilities: pd.DataFrame) -> set[str]:

@@ -160,3 +160,28 @@ def test_a_viewer_can_try_scenarios_but_not_save_them(accounts):
     assert any("不能保存" in c.value for c in at.caption)
     at = _signed_in("planner").switch_page("pages/scenarios.py").run()
     assert [b for b in at.button if b.key == "do_save"]
+
+
+def test_an_administrator_sets_a_target_and_every_page_uses_it(accounts):
+    at = _signed_in("planner").switch_page("pages/targets_and_data.py").run()
+    assert not [b for b in at.button if b.key == "target_save"]
+    assert any("目标由管理员设置" in c.value for c in at.caption)
+
+    at = _signed_in("admin").switch_page("pages/targets_and_data.py").run()
+    at.selectbox(key="target_category").set_value("market").run()
+    at.number_input(key="target_radius_market").set_value(100.0)
+    at.slider(key="target_share_market").set_value(0.5)
+    at.button(key="target_save").click().run()
+    assert not at.exception, at.exception
+    assert "目标已保存" in at.success[0].value
+    table = at.dataframe[0].value
+    market = table[table.iloc[:, 0].astype(str).str.contains("菜市场")].iloc[0]
+    assert 100 in market.values and any("set in the app by admin" in str(v)
+                                        for v in market.values)
+    line = AuditLog(config.STATE_DB).entries()[-1]
+    assert (line.user, line.action, line.object) == ("admin", "targets.edit", "target market")
+    # the overview of another session computes with it
+    other = _signed_in("viewer")
+    market_kpi = [m for m in other.metric if m.label == "菜市场"][0]
+    assert "目标 50%" in " ".join(c.value for c in other.caption)
+    assert market_kpi.value.endswith("%")
