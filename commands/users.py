@@ -70,15 +70,22 @@ def _users():
 
 
 def run_users_add(args: argparse.Namespace) -> dict:
+    from geo.data.accounts import checked_user_name
     from geo.model.access import parse_role
 
-    parse_role(args.role)  # before asking for a password it cannot take
+    checked_user_name(args.name)  # before asking for a password they cannot take
+    parse_role(args.role)
     password = None if args.no_password else read_password()
     return _users().add(shell(), args.name, role=args.role, password=password).as_dict()
 
 
 def run_users_remove(args: argparse.Namespace) -> dict:
-    _users().remove(shell(), args.name)
+    store = _users()
+    store.remove(shell(), args.name)
+    if not store.count():
+        print("note: no local account is left: the app requires sign-in only with the single "
+              "sign-on configured or in server mode (scripts/serve.sh); otherwise it runs in "
+              "local mode, for 127.0.0.1 only", file=sys.stderr)
     return {"removed": args.name}
 
 

@@ -11,6 +11,8 @@ if [ "${CHANGNING_SKIP_INSTALL:-}" != 1 ]; then
 fi
 secret="$(python3 scripts/serve_check.py)"
 export STREAMLIT_SERVER_COOKIE_SECRET="$secret"
+# sign-in stays required even if the last account is removed or the secrets break
+export CHANGNING_SERVER_MODE=1
 exec python3 -m streamlit run app.py \
   --server.address "${CHANGNING_ADDRESS:-0.0.0.0}" \
   --server.port "${CHANGNING_PORT:-8501}" \

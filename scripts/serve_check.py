@@ -46,8 +46,8 @@ def problems(found: dict, accounts: int) -> list[str]:
                       "cookie_secret), or a first administrator: "
                       "python cli.py users add NAME --role admin")
     secret = str(auth.get("cookie_secret", ""))
-    if len(secret) < MIN_SECRET:
-        listed.append(f"no cookie secret: put cookie_secret (at least {MIN_SECRET} random "
+    if len(secret) < MIN_SECRET or len(set(secret)) < MIN_SECRET // 2:
+        listed.append(f"no usable cookie secret: put cookie_secret (at least {MIN_SECRET} random "
                       "characters, e.g. from: python3 -c 'import secrets; "
                       "print(secrets.token_urlsafe(48))') in .streamlit/secrets.toml [auth]")
     return listed

@@ -75,6 +75,7 @@ def test_the_password_is_never_an_argument(state_dir):
     (("users", "add", "bob", "--role", "street:"), PASSWORD, "error: role 'street:'"),
     (("users", "add", "bob", "--role", "viewer"), "short\n", "at least 10 characters"),
     (("users", "add", "bob", "--role", "viewer"), "", "standard input is empty"),
+    (("users", "add", "x" * 101, "--role", "viewer"), "", "1 to 100 characters"),
     (("users", "remove", "nobody"), None, "error: user 'nobody': no such user"),
     (("users", "passwd", "nobody"), PASSWORD, "error: user 'nobody': no such user"),
     (("audit", "--since", "yesterday"), None, "error: --since 'yesterday'"),
@@ -101,3 +102,10 @@ def test_a_prompt_asks_twice_and_the_entries_must_agree():
         read_password(stdin=Terminal(), prompt=lambda _: next(answers))
     assert read_password(stdin=Terminal(), prompt=lambda _: PASSWORD) == PASSWORD
     assert read_password(stdin=io.StringIO(PASSWORD + "\r\nmore\n")) == PASSWORD
+
+
+def test_removing_the_last_account_says_what_follows(state_dir):
+    _ok("users", "add", "bob", "--role", "admin", stdin=PASSWORD)
+    done = run_cli("users", "remove", "bob")
+    assert done.returncode == 0
+    assert done.stderr.startswith("note: no local account is left")

@@ -119,16 +119,21 @@ def test_scenario_save_as_each_role_for_each_scope(scenarios, role, scope):
 @pytest.mark.parametrize("role", ROLES)
 def test_overwrite_and_delete_as_each_role(scenarios, role):
     planner = who("planner", "planner")
-    ours = scenarios.save(planner, name="A's", body={"v": 1}, streets=(A,))
+    # a colleague of the same street office, a planner in that street, a planner elsewhere
+    office = scenarios.save(who("colleague", f"street:{A}"), name="A's", body={"v": 1},
+                            streets=(A,))
+    planners = scenarios.save(planner, name="planner's A", body={"v": 1}, streets=(A,))
     theirs = scenarios.save(planner, name="B's", body={"v": 1}, streets=(B,))
     caller = who("caller", role)
-    for stored, allowed in ((ours, role != "viewer"), (theirs, role in ("admin", "planner"))):
+    district = role in ("admin", "planner")
+    for stored, allowed in ((office, role != "viewer"), (planners, district),
+                            (theirs, district)):
         before = _dump(scenarios.path)
         if allowed:
-            updated = scenarios.save(caller, name="new name", body={"v": 2}, streets=stored.streets,
-                                     scenario_id=stored.id, revision=1)
+            updated = scenarios.save(caller, name="new name", body={"v": 2},
+                                     streets=stored.streets, scenario_id=stored.id, revision=1)
             assert (updated.owner, updated.updated_by, updated.revision) == \
-                ("planner", "caller", 2)
+                (stored.owner, "caller", 2)
             scenarios.delete(caller, stored.id, revision=2)
             assert _last_line().action == "scenario.delete"
         else:
@@ -221,3 +226,22 @@ def test_user_changes_as_each_role(role):
             users.add(caller, "new", role="admin", password="a long password")
         assert users.count() == 0
         assert _last_line().outcome == "refused"
+
+
+def test_a_change_whose_audit_line_fails_says_it_was_made(scenarios, datasets, monkeypatch):
+    from geo.data.audit import AuditNotWritten
+    from geo.data.sqlite import StoreError
+
+    def locked(self, *args, **kwargs):
+        raise StoreError("state database: database is locked")
+
+    monkeypatch.setattr(AuditLog, "append", locked)
+    with pytest.raises(AuditNotWritten, match="the change was made, but its audit line could "
+                                              "not be written: state database") as caught:
+        scenarios.save(who("p", "planner"), name="kept", body={"v": 1})
+    assert caught.value.result.name == "kept" and scenarios.list() == [caught.value.result]
+
+    store, changed = datasets
+    with pytest.raises(AuditNotWritten) as caught:
+        store.save(changed, base_version=1, who=who("p", "planner"), summary=SUMMARY)
+    assert caught.value.result == store.current_version() == 2

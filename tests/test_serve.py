@@ -44,16 +44,17 @@ def _refused(home, state_dir) -> str:
 def test_without_sign_in_it_refuses(home, state_dir):
     message = _refused(home, state_dir)
     assert "no sign-in is set up" in message and "users add NAME --role admin" in message
-    assert "no cookie secret" in message
+    assert "no usable cookie secret" in message
 
 
 def test_with_an_account_but_no_cookie_secret_it_refuses(home, state_dir):
     UserStore(state_dir / "state.sqlite").add(who(), "admin", role="admin",
                                               password="a long enough password")
     message = _refused(home, state_dir)
-    assert "no sign-in" not in message and "no cookie secret" in message
-    (home / ".streamlit" / "secrets.toml").write_text('[auth]\ncookie_secret = "short"\n')
-    assert "no cookie secret" in _refused(home, state_dir)
+    assert "no sign-in" not in message and "no usable cookie secret" in message
+    for weak in ("short", "x" * 48):
+        (home / ".streamlit" / "secrets.toml").write_text(f'[auth]\ncookie_secret = "{weak}"\n')
+        assert "no usable cookie secret" in _refused(home, state_dir)
 
 
 def test_with_an_account_and_a_cookie_secret_it_serves(home, state_dir):

@@ -14,8 +14,11 @@ Three ways the app runs:
 
 from __future__ import annotations
 
+import os
 import time
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 
 import streamlit as st
 
@@ -24,14 +27,14 @@ from geo.data.audit import AuditLog
 from geo.data.files import env_number
 from geo.data.sqlite import StoreError
 from geo.model import config
-from geo.model.access import Principal, parse_role, unrestricted
+from geo.model.access import Principal, unrestricted
 from geo.model.errors import InputError
 from ui.i18n import t
 from ui.markdown import as_text
 
 __all__ = ["KEYS", "audit_log", "current", "gate", "identity_sidebar", "oidc_configured",
-           "principal", "role_label", "session_minutes", "sign_in_page", "sign_in_required",
-           "users"]
+           "principal", "role_label", "secrets_broken", "server_mode", "session_minutes",
+           "sign_in_page", "sign_in_required", "users"]
 
 KEYS = {"local": "auth_local", "expired": "auth_expired", "oidc_seen": "auth_oidc_seen"}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -55,11 +58,29 @@ def audit_log() -> AuditLog:
 def _secrets_section(name: str) -> Mapping:
     try:
         section = st.secrets.get(name)
-    except (FileNotFoundError, OSError, ValueError, KeyError):
-        return {}
     except Exception:
         return {}
     return section if isinstance(section, Mapping) else {}
+
+
+def secrets_broken() -> str:
+    """Why a secrets file Streamlit reads cannot be parsed ("" when none is damaged): the
+    app then requires sign-in it cannot offer, rather than opening in local mode."""
+    for name in st.get_option("secrets.files") or ():
+        path = Path(name)
+        if not path.is_file():
+            continue
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            return f"{path}: {exc}"
+    return ""
+
+
+def server_mode() -> bool:
+    """Whether the app runs as the district's server (``CHANGNING_SERVER_MODE=1``, set by
+    scripts/serve.sh): sign-in is required whatever else is configured."""
+    return os.environ.get("CHANGNING_SERVER_MODE", "") == "1"
 
 
 def oidc_configured() -> bool:
@@ -70,8 +91,10 @@ def oidc_configured() -> bool:
 
 
 def sign_in_required() -> bool:
-    """Whether the app requires sign-in: a provider is configured or a local account exists."""
-    return oidc_configured() or users().count() > 0
+    """Whether the app requires sign-in: server mode, a provider configured, a local account,
+    or a secrets file that cannot be read (the app fails closed)."""
+    return (server_mode() or bool(secrets_broken()) or oidc_configured()
+            or users().count() > 0)
 
 
 def session_minutes() -> float:
@@ -98,7 +121,8 @@ def _expired(started: float) -> bool:
 
 def _local_principal() -> Principal | None:
     """The local account signed in in this session, as it is now; None when there is none,
-    the session has expired or the account was removed."""
+    the session has expired, or the account changed since (removed, added again, a new
+    password): that session is over."""
     session = st.session_state.get(KEYS["local"])
     if not session:
         return None
@@ -106,10 +130,11 @@ def _local_principal() -> Principal | None:
         del st.session_state[KEYS["local"]]
         st.session_state[KEYS["expired"]] = True
         return None
-    who = users().principal(session["name"], source="local")
-    if who is None:
+    store = users()
+    if store.session_stamp(session["name"]) != session["stamp"]:
         del st.session_state[KEYS["local"]]
-    return who
+        return None
+    return store.principal(session["name"], source="local")
 
 
 def _claims() -> dict:
@@ -119,23 +144,32 @@ def _claims() -> dict:
         return {}
 
 
+def _table_role(claims: Mapping) -> Principal | None:
+    """The role of a single-sign-on user from the users table: a ``--no-password`` account
+    named by the subject, or by the e-mail unless the provider says it is not verified."""
+    keys = ["sub"] + (["email"] if claims.get("email_verified") is not False else [])
+    for key in keys:
+        if not claims.get(key):
+            continue
+        account = users().account(str(claims[key]))
+        if account is not None and not account.has_password:
+            return Principal.with_role(account.name, account.role, source="oidc")
+    return None
+
+
 def _oidc_role(claims: Mapping) -> Principal | None:
-    """The role from the configured claim, else from the users table by e-mail, then
-    subject; None when neither gives one."""
+    """The role from the users table (an administrator's decision comes first), else from
+    the configured claim; None when neither gives one."""
+    who = _table_role(claims)
+    if who is not None:
+        return who
     name = str(claims.get("email") or claims.get("sub") or "")
-    claim = str(_secrets_section(SETTINGS).get("role_claim", "role"))
-    value = claims.get(claim)
+    value = claims.get(str(_secrets_section(SETTINGS).get("role_claim", "role")))
     if isinstance(value, str) and value.strip():
         try:
-            role, streets = parse_role(value)
-            return Principal(name=name, role=role, streets=streets, source="oidc")
+            return Principal.with_role(name, value, source="oidc")
         except InputError:
-            pass
-    for key in ("email", "sub"):
-        if claims.get(key):
-            who = users().principal(str(claims[key]), source="oidc")
-            if who is not None:
-                return who
+            return None
     return None
 
 
@@ -145,8 +179,8 @@ def _oidc_principal() -> Principal | None:
     claims = _claims()
     if not claims:
         return None
-    issued = claims.get("iat")
-    if isinstance(issued, int | float) and _expired(float(issued)):
+    issued = claims.get("iat")  # required in an ID token: without it, treated as expired
+    if not isinstance(issued, int | float) or _expired(float(issued)):
         st.session_state[KEYS["expired"]] = True
         return None
     who = _oidc_role(claims)
@@ -184,8 +218,13 @@ def _sign_in_form() -> None:
         submitted = st.form_submit_button(t("登录", "Sign in"))
     if not submitted:
         return
+    address = st.context.ip_address
     try:
-        who = users().sign_in(name, password, client=st.context.ip_address or "")
+        who = users().sign_in(name, password,
+                              client=address if isinstance(address, str) else "")
+    except StoreError as exc:
+        st.error(t("无法读取用户数据：", "The users cannot be read: ") + as_text(str(exc)))
+        return
     except SignInRefused as exc:
         minutes = f"{lock_minutes():g}"
         st.error(t(f"失败次数过多，请 {minutes} 分钟后再试，或联系管理员。",
@@ -193,7 +232,8 @@ def _sign_in_form() -> None:
                    "an administrator.") if exc.locked else
                  t("用户名或密码错误。", "Wrong name or password."))
         return
-    st.session_state[KEYS["local"]] = {"name": who.name, "started": time.time()}
+    st.session_state[KEYS["local"]] = {"name": who.name, "started": time.time(),
+                                       "stamp": users().session_stamp(who.name)}
     st.session_state.pop(KEYS["expired"], None)
     st.rerun()
 
@@ -245,6 +285,14 @@ def gate() -> Principal | None:
     except (InputError, StoreError) as exc:
         st.error(t("无法读取用户数据：", "The users cannot be read: ") + as_text(str(exc)))
         st.stop()
+    broken = secrets_broken()
+    if broken or (required and not oidc_configured() and not users().count()):
+        st.error(t("已要求登录，但没有可用的登录方式：", "Sign-in is required but none is "
+                   "available: ") + as_text(broken or t(
+                       "未配置统一身份认证，也没有本地账号（python cli.py users add）。",
+                       "no single sign-on is configured and there is no local account "
+                       "(python cli.py users add).")))
+        st.stop()
     if not required:
         _refuse_other_address()
     else:
@@ -259,6 +307,7 @@ def principal() -> Principal:
     who = gate()
     if who is None:
         st.warning(t("请先登录。", "Sign in first."))
+        sign_in_page()
         st.stop()
     return who
 

@@ -14,11 +14,12 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.data.area import placement_area
+from geo.data.audit import AuditNotWritten
 from geo.data.coords import gcj02_to_wgs84
 from geo.data.store import ScenarioStore, StoredScenario, StoreError
 from geo.engine.hexgrid import cell_polygons
 from geo.engine.result import CoverageResult
-from geo.model.access import Action, refusal
+from geo.model.access import Action, Principal, refusal
 from geo.model.config import SCENARIO_DB
 from geo.model.errors import InputError
 from geo.model.targets import Targets
@@ -247,6 +248,9 @@ def _save(scenario: Scenario, *, resolution: int) -> None:
         stored = store().save(who, name=scenario.name, description=scenario.description,
                               body=body, streets=scope, scenario_id=stored_id,
                               revision=revision)
+    except AuditNotWritten as exc:  # saved: go on from the saved revision, and say so
+        stored = exc.result
+        st.warning(as_text(str(exc)))
     except (InputError, StoreError) as exc:
         _error(exc)
         return
@@ -271,6 +275,8 @@ def _open(scenario_id: int, *, resolution: int) -> None:
 def _delete(stored: StoredScenario) -> None:
     try:
         store().delete(principal(), stored.id, revision=stored.revision)
+    except AuditNotWritten as exc:
+        st.session_state["scenario_unaudited"] = str(exc)
     except (InputError, StoreError) as exc:
         _error(exc)
         return
@@ -293,6 +299,8 @@ def _import(upload, *, resolution: int) -> None:
 def storage_panel(scenario: Scenario, *, resolution: int) -> None:
     """Save, open, delete, export and import scenarios."""
     with st.expander(t("保存与导入导出", "Save, open, export, import"), expanded=False):
+        if "scenario_unaudited" in st.session_state:
+            st.warning(as_text(st.session_state.pop("scenario_unaudited")))
         saved = _saved()
         who = principal()
         may_save = refusal(who, Action.SCENARIO_SAVE, streets=who.streets) is None
@@ -316,15 +324,27 @@ def storage_panel(scenario: Scenario, *, resolution: int) -> None:
                 _open(chosen, resolution=resolution)
             if may_save and delete.button(t("删除", "Delete"), key="do_delete"):
                 _delete(by_id[chosen])
-        st.download_button(t("导出 GeoJSON", "Export GeoJSON"),
-                           export_geojson(scenario, resolution), file_name="scenario.geojson",
-                           mime="application/geo+json", on_click=_audit_download,
-                           args=(scenario.name,))
+        _geojson_download(scenario, who=who, resolution=resolution)
         upload = st.file_uploader(t("导入 GeoJSON", "Import GeoJSON"), type=["geojson", "json"],
                                   key="scenario_upload")
         if upload is not None and st.button(t("载入导入的情景", "Load the imported scenario"),
                                             key="do_import"):
             _import(upload, resolution=resolution)
+
+
+def _geojson_download(scenario: Scenario, *, who: Principal, resolution: int) -> None:
+    """The scenario as GeoJSON, for a role that may export its scope (a street office: only a
+    scenario within its streets); the download writes an audit line."""
+    _, streets, facilities = load_inputs()
+    scope = save_scope(scenario, who=who, facilities=facilities, streets=streets)
+    reason = refusal(who, Action.EXPORT, streets=scope)
+    if reason is not None:
+        st.caption(t("此情景超出本街道，不能导出：", "This scenario reaches beyond your streets "
+                                                   "and cannot be exported: ") + as_text(reason))
+        return
+    st.download_button(t("导出 GeoJSON", "Export GeoJSON"), export_geojson(scenario, resolution),
+                       file_name="scenario.geojson", mime="application/geo+json",
+                       on_click=_audit_download, args=(scenario.name,))
 
 
 def _audit_download(name: str) -> None:

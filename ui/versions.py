@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from geo.data.audit import AuditNotWritten
 from geo.data.dataset import Dataset
 from geo.data.dataset_store import StaleVersion, VersionInfo, change_summary
 from geo.data.store import StoreError
@@ -16,6 +17,7 @@ from geo.model.targets import Targets
 from ui.auth import principal
 from ui.data import dataset_store, load_dataset
 from ui.i18n import category_label, t
+from ui.markdown import as_text
 
 __all__ = [
     "current_panel",
@@ -24,6 +26,7 @@ __all__ = [
     "failed",
     "save_version",
     "saved",
+    "unaudited",
     "versions_panel",
 ]
 
@@ -36,6 +39,16 @@ ACTIONS = {"import": ("导入设施", "facilities imported"),
 def saved(message: str) -> None:
     """Remember a success message for the next run (the page reruns after a change)."""
     st.session_state["data_saved"] = message
+
+
+def unaudited(exc: AuditNotWritten):
+    """A change that was made but could not be audited: say so on the next run (the page
+    reruns after a change) and return what the change returned."""
+    st.session_state["data_unaudited"] = t(
+        "已保存，但审计记录未能写入（请通知管理员）：",
+        "Saved, but its audit line could not be written (tell an administrator): ") + str(
+        exc.__cause__ or exc)
+    return exc.result
 
 
 def failed(message: str, exc: BaseException) -> None:
@@ -53,6 +66,8 @@ def save_version(new: Dataset, *, before: Dataset, base_version: int, action: st
         return dataset_store().save(new, base_version=base_version, who=principal(),
                                     summary=change_summary(before, new, action=action,
                                                            detail=detail))
+    except AuditNotWritten as exc:
+        return unaudited(exc)
     except Refused as exc:
         failed(t("没有导入数据的权限，数据未改变：", "You may not import data; the data is "
                                                    "unchanged:"), exc)
@@ -102,6 +117,8 @@ def versions_table(versions: list[VersionInfo]) -> pd.DataFrame:
 def _restore_demo(targets: Targets) -> None:
     try:
         version = dataset_store().restore_demo(targets, who=principal())
+    except AuditNotWritten as exc:
+        version = unaudited(exc)
     except (InputError, StoreError, OSError) as exc:
         failed(t("恢复演示数据失败，数据未改变：", "Restoring the demo failed; the data is "
                                                   "unchanged:"), exc)
@@ -135,6 +152,8 @@ def versions_panel(targets: Targets, *, key: str = "versions") -> None:
     if st.button(t("回退", "Roll back"), disabled=not sure, key=f"{key}_rollback"):
         try:
             version = store.rollback(target, targets, who=principal())
+        except AuditNotWritten as exc:
+            version = unaudited(exc)
         except (InputError, StoreError) as exc:
             failed(t("回退失败，数据未改变：", "Rolling back failed; the data is unchanged:"), exc)
             return
@@ -147,6 +166,8 @@ def current_panel(targets: Targets) -> None:
     """What the app shows now, the kept versions, and going back."""
     if "data_saved" in st.session_state:
         st.success(st.session_state.pop("data_saved"))
+    if "data_unaudited" in st.session_state:
+        st.warning(as_text(st.session_state.pop("data_unaudited")))
     dataset = load_dataset()
     st.caption(t(f"当前版本：{dataset_store().current_version()}",
                  f"Current version: {dataset_store().current_version()}"))

@@ -7,6 +7,7 @@ writes an audit line; so does every sign-in, failed sign-in and locked-out attem
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,10 +36,15 @@ _SCHEMA = (
     )""",
     """CREATE TABLE IF NOT EXISTS signin_failures (
         name TEXT NOT NULL,
-        at TEXT NOT NULL
+        at TEXT NOT NULL,
+        client TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX IF NOT EXISTS signin_failures_name ON signin_failures (name, at)",
+    "CREATE INDEX IF NOT EXISTS signin_failures_client ON signin_failures (client, at)",
 )
+#: Failed attempts from one client address (any names) that lock it, as a multiple of the
+#: failures that lock one name.
+CLIENT_FACTOR = 4
 #: Shortest password, in characters.
 MIN_PASSWORD = 10
 MAX_NAME = 100
@@ -174,13 +180,17 @@ class UserStore:
         hashed = None if password is None else _HASHER.hash(_checked_password(password))
         now = utc_now()
         with self._connect() as conn, write_transaction(conn):
-            if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-                raise InputError(f"user {name!r} exists already (users passwd changes the "
+            taken = [row[0] for row in conn.execute("SELECT name FROM users")
+                     if row[0].casefold() == name.casefold()]
+            if taken:
+                raise InputError(f"user {name!r}: {taken[0]!r} exists already (names differing "
+                                 "only in case are not allowed; users passwd changes the "
                                  "password; remove and add to change the role)")
             conn.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)",
                          (name, role.strip(), hashed, now, now))
-        self.audit.append(who, "users.add", object=f"user {name}",
-                          summary=f"role {role.strip()}" + ("" if hashed else ", no password"))
+            self.audit.append(who, "users.add", object=f"user {name}", conn=conn,
+                              summary=f"role {role.strip()}" + ("" if hashed else
+                                                               ", no password"))
         return self.account(name)
 
     def remove(self, who: Principal, name: str) -> None:
@@ -191,7 +201,7 @@ class UserStore:
             if conn.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount != 1:
                 raise InputError(f"user {name!r}: no such user")
             conn.execute("DELETE FROM signin_failures WHERE name = ?", (name,))
-        self.audit.append(who, "users.remove", object=f"user {name}")
+            self.audit.append(who, "users.remove", object=f"user {name}", conn=conn)
 
     def set_password(self, who: Principal, name: str, password: str) -> None:
         """Give account ``name`` a new password (and clear its failed attempts)."""
@@ -204,20 +214,44 @@ class UserStore:
             if cursor.rowcount != 1:
                 raise InputError(f"user {name!r}: no such user")
             conn.execute("DELETE FROM signin_failures WHERE name = ?", (name,))
-        self.audit.append(who, "users.passwd", object=f"user {name}")
+            self.audit.append(who, "users.passwd", object=f"user {name}", conn=conn)
 
     # -- signing in ----------------------------------------------------------------------------
 
-    def _recent_failures(self, conn, name: str, now: datetime) -> int:
+    def session_stamp(self, name: str) -> str | None:
+        """A fingerprint of account ``name`` as it is now (its creation and password hash):
+        a session signed in under another stamp — the password changed, or the name was
+        removed and added again — is over. None when there is no such account."""
+        row = self._row(name)
+        if row is None:
+            return None
+        return hashlib.sha256(f"{row[3]}|{row[2] or ''}".encode()).hexdigest()[:32]
+
+    def _claim_attempt(self, name: str, client: str, now: datetime) -> int | None:
+        """In one write transaction: forget failures older than the lock time; when ``name``
+        (or ``client``) has failed too often, the count; otherwise record this attempt as a
+        failure (taken back when it succeeds) and None — so attempts made at the same moment
+        are counted each, never verified past the limit."""
         since = (now - timedelta(minutes=lock_minutes())).isoformat(timespec="seconds")
-        return int(conn.execute("SELECT COUNT(*) FROM signin_failures WHERE name = ? AND at >= ?",
-                                (name, since)).fetchone()[0])
+        with self._connect() as conn, write_transaction(conn):
+            conn.execute("DELETE FROM signin_failures WHERE at < ?", (since,))
+            by_name = int(conn.execute("SELECT COUNT(*) FROM signin_failures WHERE name = ?",
+                                       (name,)).fetchone()[0])
+            by_client = int(conn.execute(
+                "SELECT COUNT(*) FROM signin_failures WHERE client = ? AND client != ''",
+                (client,)).fetchone()[0])
+            if by_name >= max_failures() or by_client >= max_failures() * CLIENT_FACTOR:
+                return max(by_name, by_client)
+            conn.execute("INSERT INTO signin_failures (name, at, client) VALUES (?, ?, ?)",
+                         (name, now.isoformat(timespec="seconds"), client))
+        return None
 
     def sign_in(self, name: str, password: str, *, client: str = "") -> Principal:
         """The principal of ``name`` when ``password`` is its password.
 
-        After :func:`max_failures` failed attempts for a name within :func:`lock_minutes`,
-        the name is refused without its password being checked until the oldest failure is
+        After :func:`max_failures` failed attempts for a name within :func:`lock_minutes`
+        (or four times as many from one ``client`` address, whatever the names), the name
+        (the client) is refused without the password being checked until the failures are
         older than that. Every attempt writes an audit line (``client``: where it came from).
 
         Raises
@@ -229,13 +263,11 @@ class UserStore:
             name = checked_user_name(name)
         except InputError:
             name = unicodedata.normalize("NFKC", str(name)).strip()[:MAX_NAME]
-        now = datetime.now(UTC)
         where = f" from {client}" if client else ""
-        with self._connect() as conn:
-            failures = self._recent_failures(conn, name, now)
-        if failures >= max_failures():
+        locked = self._claim_attempt(name, client, datetime.now(UTC))
+        if locked is not None:
             self.audit.append(None, "sign-in", user=name, outcome="refused",
-                              summary=f"locked after {failures} failed attempts{where}")
+                              summary=f"locked after {locked} failed attempts{where}")
             raise SignInRefused(f"too many failed attempts: wait {lock_minutes():g} minutes "
                                 "and try again, or ask an administrator", locked=True)
         row = self._row(name)
@@ -245,9 +277,6 @@ class UserStore:
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok:
-            with self._connect() as conn, write_transaction(conn):
-                conn.execute("INSERT INTO signin_failures VALUES (?, ?)",
-                             (name, now.isoformat(timespec="seconds")))
             self.audit.append(None, "sign-in", user=name, outcome="failed",
                               summary=f"wrong name or password{where}")
             raise SignInRefused("wrong name or password")

@@ -10,17 +10,18 @@ and its line loses that one line, never the change.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from geo.data.sqlite import prepare_folder, sqlite_connection, write_transaction
+from geo.data.sqlite import StoreError, prepare_folder, sqlite_connection, write_transaction
 from geo.model import config
 from geo.model.access import Action, Principal, Refused, refusal
 from geo.model.errors import InputError
 
-__all__ = ["AuditEntry", "AuditLog", "checked", "parse_since", "utc_now"]
+__all__ = ["AuditEntry", "AuditLog", "AuditNotWritten", "checked", "parse_since", "utc_now"]
 
 WHAT = "state database"
 _SCHEMA = (
@@ -55,6 +56,16 @@ def utc_now() -> str:
 def _short(text: object) -> str:
     text = str(text)
     return text if len(text) <= MAX_FIELD else text[:MAX_FIELD - 1] + "…"
+
+
+class AuditNotWritten(StoreError):
+    """The change was made and committed (``result``: what its function returns), but its
+    audit line could not be written; the message says both."""
+
+    def __init__(self, result: object, cause: BaseException) -> None:
+        super().__init__(f"the change was made, but its audit line could not be written: "
+                         f"{cause}")
+        self.result = result
 
 
 @dataclass(frozen=True)
@@ -118,17 +129,32 @@ class AuditLog:
         return sqlite_connection(self.path, what=WHAT, synchronous_full=True)
 
     def append(self, who: Principal | None, action: str, *, object: str = "",
-               outcome: str = "ok", summary: str = "", user: str | None = None) -> None:
+               outcome: str = "ok", summary: str = "", user: str | None = None,
+               conn: sqlite3.Connection | None = None) -> None:
         """Append one line: now, who (``user`` when no principal is known, e.g. a failed
-        sign-in), their role, the action, its object, the outcome and a short summary."""
+        sign-in), their role, the action, its object, the outcome and a short summary.
+        ``conn``: a connection to this file inside the transaction of the change the line
+        records (so both land, or neither); else the line is its own transaction."""
         name = who.name if who is not None else (user or "")
         role = "" if who is None else who.role_text + (
             f" ({who.source})" if who.source in ("shell", "local-mode") else "")
-        with self._connect() as conn, write_transaction(conn):
-            conn.execute(f"INSERT INTO audit ({_COLUMNS.removeprefix('id, ')}) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (utc_now(), _short(name), role, str(action), _short(object),
-                          outcome, _short(summary)))
+        row = (utc_now(), _short(name), role, str(action), _short(object), outcome,
+               _short(summary))
+        sql = f"INSERT INTO audit ({_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        if conn is not None:
+            conn.execute(sql, row)
+            return
+        with self._connect() as fresh, write_transaction(fresh):
+            fresh.execute(sql, row)
+
+    def record(self, result: object, who: Principal, action: str, *, object: str = "",
+               summary: str = "") -> None:
+        """:meth:`append` the line of a change already committed, whose function returns
+        ``result``; :class:`AuditNotWritten` carrying it when the line cannot be written."""
+        try:
+            self.append(who, action, object=object, summary=summary)
+        except StoreError as exc:
+            raise AuditNotWritten(result, exc) from exc
 
     def entries(self, *, since: str | None = None, user: str | None = None,
                 action: str | None = None, outcome: str | None = None,

@@ -356,7 +356,7 @@ class DatasetStore:
 
     def _audited(self, who: Principal, action: Action, number: int, summary: Mapping) -> None:
         detail = summary.get("detail") or summary.get("action", "")
-        self.audit.append(who, action.value, object=f"dataset version {number}",
+        self.audit.record(number, who, action.value, object=f"dataset version {number}",
                           summary=f"{summary.get('action', '')}: {detail}".strip(": "))
 
     def _store(self, dataset: Dataset, *, base_version: int | None, user: str,

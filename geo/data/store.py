@@ -27,7 +27,7 @@ from geo.data.sqlite import (
     sqlite_connection,
     write_transaction,
 )
-from geo.model.access import Action, Principal
+from geo.model.access import Action, Principal, Refused
 from geo.model.config import SCENARIO_DB
 from geo.model.errors import InputError, raise_if_problems
 
@@ -52,9 +52,10 @@ CREATE TABLE IF NOT EXISTS scenarios (
 #: value an older row gets.
 _ADDED_COLUMNS = {"owner": "TEXT NOT NULL DEFAULT ''", "streets": "TEXT NOT NULL DEFAULT '[]'",
                   "revision": "INTEGER NOT NULL DEFAULT 1",
-                  "updated_by": "TEXT NOT NULL DEFAULT ''"}
+                  "updated_by": "TEXT NOT NULL DEFAULT ''",
+                  "owner_role": "TEXT NOT NULL DEFAULT ''"}
 _COLUMNS = ("id, name, description, body, created_at, updated_at, owner, streets, revision, "
-            "updated_by")
+            "updated_by, owner_role")
 
 
 WHAT = "scenario store"
@@ -66,8 +67,9 @@ class StoredScenario:
 
     ``body`` is the scenario as a GeoJSON-like dict; ``created_at`` and ``updated_at`` are
     ISO-8601 UTC timestamps to the second, e.g. ``"2024-05-01T08:30:00+00:00"``. ``owner`` is
-    who first saved it, ``updated_by`` who saved it last; ``streets`` its street scope (the
-    street codes its edits touch; empty: the whole district); ``revision`` counts its saves
+    who first saved it (``owner_role``: their role then), ``updated_by`` who saved it last;
+    ``streets`` its street scope (the street codes its edits touch; empty: the whole
+    district); ``revision`` counts its saves
     from 1.
     """
 
@@ -81,6 +83,7 @@ class StoredScenario:
     streets: tuple[str, ...] = ()
     revision: int = 1
     updated_by: str = ""
+    owner_role: str = ""
 
 
 def _utc_now() -> str:
@@ -220,7 +223,7 @@ class ScenarioStore:
                 f"scenario store {self.path}: scenario {scenario_id} has a damaged body: {exc}"
             ) from exc
         return StoredScenario(scenario_id, name, description, parsed, created_at, updated_at,
-                              owner, scope, int(row[8]), row[9])
+                              owner, scope, int(row[8]), row[9], row[10])
 
     def _select(self, where: str = "", params: tuple = (), conn: sqlite3.Connection | None = None
                 ) -> list[StoredScenario]:
@@ -241,6 +244,13 @@ class ScenarioStore:
             raise _missing(scenario_id)
         stored = found[0]
         checked(self.audit, who, action, object=_object(stored), streets=stored.streets)
+        if who.role == "street" and who.name != stored.owner \
+                and who.role_text != stored.owner_role:
+            reason = (f"role {who.role_text} may change only the scenarios of its own office, "
+                      f"not one saved by {stored.owner or 'an earlier release'}")
+            self.audit.append(who, action.value, object=_object(stored), outcome="refused",
+                              summary=reason)
+            raise Refused(f"refused: {reason}")
         if revision is None or int(revision) != stored.revision:
             raise StaleScenario(
                 f"scenario {scenario_id} “{stored.name}” was saved again by {stored.updated_by} "
@@ -277,6 +287,9 @@ class ScenarioStore:
         ------
         Refused
             When the role does not allow it; nothing is changed, an audit line says why.
+        AuditNotWritten
+            When it was saved but its audit line could not be written (``result``: the
+            stored scenario).
         StaleScenario
             When ``revision`` is not the stored one (someone saved it since).
         InputError
@@ -292,8 +305,10 @@ class ScenarioStore:
             if scenario_id is None:
                 cursor = conn.execute(
                     "INSERT INTO scenarios (name, description, body, created_at, updated_at,"
-                    " owner, streets, revision, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
-                    (name, description, text, now, now, who.name, scope_text, who.name))
+                    " owner, streets, revision, updated_by, owner_role)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                    (name, description, text, now, now, who.name, scope_text, who.name,
+                     who.role_text))
                 scenario_id, revision = int(cursor.lastrowid), 0
             else:
                 self._stored_for_change(conn, who, Action.SCENARIO_SAVE, scenario_id, revision)
@@ -302,7 +317,7 @@ class ScenarioStore:
                     " streets = ?, revision = revision + 1, updated_by = ? WHERE id = ?",
                     (name, description, text, now, scope_text, who.name, scenario_id))
             saved = self._select("WHERE id = ?", (scenario_id,), conn=conn)[0]
-        self.audit.append(who, Action.SCENARIO_SAVE.value, object=_object(saved),
+        self.audit.record(saved, who, Action.SCENARIO_SAVE.value, object=_object(saved),
                           summary=f"revision {saved.revision}; streets "
                                   f"{', '.join(scope) or 'whole district'}")
         return saved
@@ -335,7 +350,7 @@ class ScenarioStore:
             stored = self._stored_for_change(conn, who, Action.SCENARIO_DELETE, scenario_id,
                                              revision)
             conn.execute("DELETE FROM scenarios WHERE id = ?", (scenario_id,))
-        self.audit.append(who, Action.SCENARIO_DELETE.value, object=_object(stored),
+        self.audit.record(None, who, Action.SCENARIO_DELETE.value, object=_object(stored),
                           summary=f"revision {stored.revision}, owner {stored.owner}")
 
     def check(self) -> None:

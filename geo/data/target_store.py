@@ -80,10 +80,11 @@ class TargetStore:
                          "target_share = excluded.target_share, "
                          "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
                          (category, float(radius_m), float(target_share), utc_now(), who.name))
-        before = known[category]
-        self.audit.append(who, Action.TARGETS.value, object=f"target {category}",
-                          summary=f"radius {before.radius_m:g} → {radius_m:g} m, share "
-                                  f"{before.target_share:.0%} → {target_share:.0%}")
+            before = known[category]
+            self.audit.append(who, Action.TARGETS.value, object=f"target {category}",
+                              summary=f"radius {before.radius_m:g} → {radius_m:g} m, share "
+                                      f"{before.target_share:.0%} → {target_share:.0%}",
+                              conn=conn)
 
     def clear(self, who: Principal, category: str) -> None:
         """Go back to the targets file's values for ``category``."""
@@ -91,10 +92,10 @@ class TargetStore:
         with self.audit._connect() as conn, write_transaction(conn):
             cursor = conn.execute("DELETE FROM target_overrides WHERE category = ?",
                                   (category,))
-        if cursor.rowcount != 1:
-            raise InputError(f"target {category!r}: not set in the app")
-        self.audit.append(who, Action.TARGETS.value, object=f"target {category}",
-                          summary="back to the targets file")
+            if cursor.rowcount != 1:
+                raise InputError(f"target {category!r}: not set in the app")
+            self.audit.append(who, Action.TARGETS.value, object=f"target {category}",
+                              summary="back to the targets file", conn=conn)
 
 
 def with_overrides(targets: Targets, overrides: dict[str, tuple[float, float, str]]

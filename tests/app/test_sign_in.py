@@ -81,11 +81,13 @@ def test_with_an_account_the_anonymous_see_only_the_sign_in_page(accounts):
     assert [t.value for t in at.title] == ["长宁区设施覆盖地图：登录"]
     assert [t.label for t in at.text_input] == ["用户名", "密码"]
     assert not at.metric and not at.dataframe and not at.get("iframe")
-    for page in PAGES[1:]:  # a page reached directly stops before showing anything
+    for page in PAGES[1:]:  # a page reached directly shows the sign-in form, nothing else
         at = _app(page).run()
         assert not at.exception, (page, at.exception)
         assert [w.value for w in at.warning] == ["请先登录。"], page
-        assert not at.dataframe and not at.title and not at.button, page
+        assert [t.value for t in at.title] == ["长宁区设施覆盖地图：登录"], page
+        assert [b.label for b in at.button] == ["登录"], page
+        assert not at.dataframe and not at.metric and not at.get("iframe"), page
 
 
 def test_a_wrong_password_is_refused_and_recorded(accounts):
@@ -182,6 +184,55 @@ def test_an_administrator_sets_a_target_and_every_page_uses_it(accounts):
     assert (line.user, line.action, line.object) == ("admin", "targets.edit", "target market")
     # the overview of another session computes with it
     other = _signed_in("viewer")
-    market_kpi = [m for m in other.metric if m.label == "菜市场"][0]
-    assert "目标 50%" in " ".join(c.value for c in other.caption)
-    assert market_kpi.value.endswith("%")
+    assert [m.label for m in other.metric][1] == "菜市场"
+    kpi_captions = [c.value for c in other.caption if c.value.startswith("目标 ")]
+    assert kpi_captions[1].startswith("目标 50%")  # the market's, set above (the file: 90%)
+
+
+def test_a_new_password_or_a_new_account_ends_the_session(accounts):
+    at = _signed_in("planner")
+    accounts.set_password(who("root", "admin", source="shell"), "planner", "another password!")
+    at.run()
+    assert at.title[0].value == "长宁区设施覆盖地图：登录"
+    at = _sign_in(at, "planner", "another password!")
+    assert at.title[0].value == "长宁区 15 分钟社区生活圈设施覆盖"
+    # removed and added again with another role: the old session does not become it
+    root = who("root", "admin", source="shell")
+    accounts.remove(root, "planner")
+    accounts.add(root, "planner", role="admin", password="another password!")
+    at.run()
+    assert at.title[0].value == "长宁区设施覆盖地图：登录"
+
+
+def test_server_mode_without_any_sign_in_refuses_every_page(monkeypatch):
+    monkeypatch.setenv("CHANGNING_SERVER_MODE", "1")
+    for page in PAGES:
+        at = _app(page).run()
+        assert not at.exception, (page, at.exception)
+        assert "没有可用的登录方式" in at.error[0].value, page
+        assert not at.title and not at.metric and not at.text_input, page
+
+
+def test_the_last_account_removed_in_server_mode_does_not_open_the_app(accounts, monkeypatch):
+    monkeypatch.setenv("CHANGNING_SERVER_MODE", "1")
+    at = _app().run()
+    assert at.title[0].value == "长宁区设施覆盖地图：登录"
+    root = who("root", "admin", source="shell")
+    for name in ("admin", "planner", "office", "viewer"):
+        accounts.remove(root, name)
+    at.run()
+    assert "没有可用的登录方式" in at.error[0].value
+    assert not at.metric and "本机模式" not in _sidebar_text(at)
+
+
+def test_a_damaged_secrets_file_fails_closed(tmp_path):
+    broken = tmp_path / "secrets.toml"
+    broken.write_text("[auth\nclient_id = ", encoding="utf-8")
+    before = st_config.get_option("secrets.files")
+    st_config.set_option("secrets.files", [str(broken)])
+    try:
+        at = _app().run()
+    finally:
+        st_config.set_option("secrets.files", before)
+    assert "没有可用的登录方式" in at.error[0].value
+    assert not at.metric and "本机模式" not in _sidebar_text(at)

@@ -137,3 +137,47 @@ def test_names_are_normalised(users):
     users.add(ADMIN, "  ｂｏｂ ", role="viewer", password=PASSWORD)  # full-width letters
     assert users.account("bob").name == "bob"
     assert users.sign_in("ｂｏｂ", PASSWORD).name == "bob"
+
+
+def test_attempts_at_the_same_moment_are_each_counted(users, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("CHANGNING_SIGNIN_MAX_FAILURES", "5")
+
+    def attempt(_):
+        try:
+            users.sign_in("alice", "not the password")
+        except SignInRefused as exc:
+            return "locked" if exc.locked else "wrong"
+        return "in"
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = list(pool.map(attempt, range(40)))
+    assert outcomes.count("wrong") == 5 and outcomes.count("locked") == 35
+
+
+def test_one_client_trying_many_names_is_locked(users, monkeypatch):
+    monkeypatch.setenv("CHANGNING_SIGNIN_MAX_FAILURES", "2")
+    for n in range(8):  # 4 × 2 failures, each name under its own limit
+        with pytest.raises(SignInRefused, match="wrong"):
+            users.sign_in(f"guess{n}", "x", client="10.9.9.9")
+    with pytest.raises(SignInRefused, match="too many"):
+        users.sign_in("alice", PASSWORD, client="10.9.9.9")
+    assert users.sign_in("alice", PASSWORD, client="10.0.0.1").name == "alice"
+
+
+def test_names_differing_only_in_case_are_refused(users):
+    with pytest.raises(InputError, match="'alice' exists already"):
+        users.add(ADMIN, "Alice", role="admin", password=PASSWORD)
+
+
+def test_the_session_stamp_changes_with_the_password_and_a_new_account(users):
+    first = users.session_stamp("alice")
+    assert first and users.session_stamp("alice") == first
+    users.set_password(ADMIN, "alice", "a brand new password")
+    second = users.session_stamp("alice")
+    assert second != first
+    users.remove(ADMIN, "alice")
+    assert users.session_stamp("alice") is None
+    users.add(ADMIN, "alice", role="admin", password="a brand new password")
+    assert users.session_stamp("alice") not in (first, second, None)

@@ -119,7 +119,7 @@ def test_creates_folder_schema_and_wal(db: Path, store: ScenarioStore) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         columns = [row[1] for row in conn.execute("PRAGMA table_info(scenarios)")]
     assert columns == ["id", "name", "description", "body", "created_at", "updated_at",
-                       "owner", "streets", "revision", "updated_by"]
+                       "owner", "streets", "revision", "updated_by", "owner_role"]
     assert store.list() == []
     store.check()
 
