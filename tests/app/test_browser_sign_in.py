@@ -184,12 +184,12 @@ def test_a_user_with_no_role_is_stopped(page, sso_app):
 
 @pytest.fixture(scope="module")
 def local_app(tmp_path_factory):
-    """The app with local accounts (a planner), locking after 2 failures, sessions of 6 s."""
+    """The app with local accounts (a planner), locking after 2 failures, sessions of 12 s."""
     state = tmp_path_factory.mktemp("local-state")
     UserStore(state / "state.sqlite").add(who("root", "admin", source="shell"), "planner",
                                           role="planner", password=PASSWORD)
     with streamlit_app(state_dir=state, env={"CHANGNING_SIGNIN_MAX_FAILURES": "2",
-                                             "CHANGNING_SESSION_MINUTES": "0.1"}) as url:
+                                             "CHANGNING_SESSION_MINUTES": "0.2"}) as url:
         yield url, state
 
 
@@ -209,7 +209,7 @@ def test_local_accounts_wrong_password_lock_and_expiry(page, local_app):
 
     _local_sign_in(page, url, "planner", PASSWORD)
     assert _title(page) == OVERVIEW
-    page.wait_for_timeout(7_000)  # the session (6 s) expires
+    page.wait_for_timeout(13_000)  # the session (12 s) expires
     page.get_by_test_id("stSidebarNav").get_by_text("目标与数据", exact=True).click()
     page.get_by_text("会话已过期，请重新登录。").wait_for(timeout=30_000)
     assert _title(page) == SIGN_IN_TITLE
