@@ -83,15 +83,19 @@ def streamlit_app(data_dir: Path | None = None, *, timeout: float = 90,
                                stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process, timeout)
+        _wait_answering(f"{url}/_stcore/health", process, timeout, what="streamlit")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
         state.cleanup()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @contextlib.contextmanager
@@ -105,25 +109,11 @@ def oidc_provider(*, timeout: float = 30) -> Iterator[str]:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the OIDC mock exited early:\n{process.stdout.read()}")
-            try:
-                with urllib.request.urlopen(f"{url}/.well-known/openid-configuration",
-                                            timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the OIDC mock did not answer at {url}") from None
-                time.sleep(0.2)
+        _wait_answering(f"{url}/.well-known/openid-configuration", process, timeout,
+                        what="the OIDC mock")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
 
 
 def set_oidc_user(provider: str, sub: str, claims: dict) -> None:
@@ -151,18 +141,19 @@ def oidc_secrets(folder: Path, *, provider: str, app_port: int) -> Path:
     return path
 
 
-def _wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> None:
+def _wait_answering(url: str, process: subprocess.Popen, timeout: float, *, what: str) -> None:
+    """Until ``url`` answers 200; the process's output in the error when it exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{process.stdout.read()}")
+            raise RuntimeError(f"{what} exited early:\n{process.stdout.read()}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
+    raise TimeoutError(f"{what} did not answer at {url} within {timeout} s")
 
 
 def launch_chromium(playwright):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,8 +74,7 @@ class Account:
 
     def as_dict(self) -> dict:
         """The account as ``users list --format json`` lists it."""
-        return {"name": self.name, "role": self.role, "has_password": self.has_password,
-                "created_at": self.created_at, "updated_at": self.updated_at}
+        return asdict(self)
 
 
 def max_failures() -> int:
