@@ -195,9 +195,13 @@ def local_app(tmp_path_factory):
 
 def _local_sign_in(page, url: str, name: str, password: str) -> None:
     page.goto(f"{url}/")
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码", exact=True).fill(password)
+    wait_idle(page)  # typing into a form still being drawn can be lost
+    for label, value in (("用户名", name), ("密码", password)):
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        assert box.input_value() == value
     page.get_by_role("button", name="登录").click()
+    page.wait_for_timeout(300)
     wait_idle(page)
 
 
