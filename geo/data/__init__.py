@@ -33,6 +33,7 @@ _MODULES = {
     "audit": (
         "AuditEntry",
         "AuditLog",
+        "AuditNotWritten",
         "checked",
         "parse_since",
         "utc_now",
