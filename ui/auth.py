@@ -73,7 +73,7 @@ def secrets_broken() -> str:
         try:
             tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            return f"{path}: {exc}"
+            return f"{path.name}: {exc}"  # not the server's path: the anonymous see this
     return ""
 
 

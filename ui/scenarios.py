@@ -236,11 +236,11 @@ def _saved() -> list[StoredScenario]:
         return []
 
 
-def _save(scenario: Scenario, *, resolution: int) -> None:
+def _save(scenario: Scenario, *, resolution: int, as_new: bool = False) -> None:
     """Save the scenario (under its id when it came from the store, checked against the
-    revision it was opened at) and say so, or say why not."""
+    revision it was opened at; ``as_new``: as a new one) and say so, or say why not."""
     who = principal()
-    stored_id, revision = _stored_id() or (None, None)
+    stored_id, revision = (None, None) if as_new else (_stored_id() or (None, None))
     try:
         _, streets, facilities = load_inputs()
         body = json.loads(export_geojson(scenario, resolution))
@@ -310,6 +310,9 @@ def storage_panel(scenario: Scenario, *, resolution: int) -> None:
                            "A viewer can try scenarios out but not save or delete them."))
         elif save.button(t("保存情景", "Save scenario"), key="do_save"):
             _save(scenario, resolution=resolution)
+        if may_save and _stored_id() and save.button(t("另存为新情景", "Save as a new scenario"),
+                                                     key="do_save_new"):
+            _save(scenario, resolution=resolution, as_new=True)
         if new.button(t("新建空白情景", "New empty scenario"), key="do_new"):
             set_current(Scenario(name=t("新情景", "New scenario")))
             st.rerun()

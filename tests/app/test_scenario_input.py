@@ -232,3 +232,22 @@ def test_a_name_with_mathtext_exports_as_plain_text(page):
     page.button(key="scenario_export_png").click().run()
     assert not page.exception and _errors(page) == []
     assert page.get("download_button")
+
+
+def test_two_sessions_saving_one_scenario_the_later_is_refused_not_lost(page):
+    page.button(key="do_save").click().run()  # session A saves scenario 1 (revision 1)
+    other = AppTest.from_file(str(ROOT / "pages" / "scenarios.py"), default_timeout=120).run()
+    other.selectbox(key="open_id").set_value(1).run()
+    other.button(key="do_open").click().run()  # session B opens it at revision 1
+    page.text_input[0].set_value("A's version").run()
+    page.button(key="do_save").click().run()  # A saves again: revision 2
+    other.text_input[0].set_value("B's version").run()
+    other.button(key="do_save").click().run()
+    (message,) = _errors(other)
+    assert "was saved again by" in message and "revision 2" in message  # shown as text
+    store = ScenarioStore(ui.scenarios.SCENARIO_DB)
+    assert [(s.name, s.revision) for s in store.list()] == [("A's version", 2)]
+    other.button(key="do_save_new").click().run()  # B keeps its work as a new scenario
+    assert _errors(other) == []
+    assert sorted((s.name, s.revision) for s in store.list()) == [("A's version", 2),
+                                                                  ("B's version", 1)]
