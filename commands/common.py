@@ -13,9 +13,9 @@ import geopandas as gpd
 from geo.data.area import placement_area
 from geo.data.dataset import DEMO, Dataset
 from geo.data.dataset_store import DatasetStore
-from geo.data.dataset_store import local_user as current_user
 from geo.data.io import read_boundaries, read_facilities, read_targets
 from geo.model.access import Principal, unrestricted
+from geo.model.access import shell_user as current_user
 from geo.model.config import DATASET_FILE, DEFAULT_RESOLUTION
 from geo.model.errors import InputError
 from geo.model.targets import Targets, parse_radius_overrides

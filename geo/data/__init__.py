@@ -64,7 +64,6 @@ _MODULES = {
         "StaleVersion",
         "VersionInfo",
         "change_summary",
-        "local_user",
         "versions_kept",
     ),
     "export_io": (

@@ -33,9 +33,9 @@ from geo.data.audit import AuditLog, checked
 from geo.data.dataset import DEMO, Dataset, demo_dataset
 from geo.data.io import read_demo
 from geo.data.schema import BOUNDARY_COLUMNS, normalize_facilities
-from geo.data.store import StoreError, prepare_folder, sqlite_connection, write_transaction
+from geo.data.sqlite import StoreError, prepare_folder, sqlite_connection, write_transaction
 from geo.model import config
-from geo.model.access import Action, Principal, shell_user
+from geo.model.access import Action, Principal
 from geo.model.errors import InputError
 from geo.model.targets import Targets
 
@@ -44,7 +44,6 @@ __all__ = [
     "StaleVersion",
     "VersionInfo",
     "change_summary",
-    "local_user",
     "versions_kept",
 ]
 
@@ -91,11 +90,6 @@ class VersionInfo:
         """The CLI's JSON of a version."""
         return {"version": self.version, "created": self.created, "user": self.user,
                 "summary": self.summary}
-
-
-def local_user() -> str:
-    """Who changes the data on this machine: ``CHANGNING_USER``, else the login name."""
-    return shell_user()
 
 
 def versions_kept() -> int:
