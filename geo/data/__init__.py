@@ -34,6 +34,7 @@ _MODULES = {
         "AuditEntry",
         "AuditLog",
         "AuditNotWritten",
+        "StateTables",
         "checked",
         "parse_since",
         "utc_now",

@@ -11,12 +11,11 @@ import hashlib
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from geo.data.audit import AuditLog, checked, utc_now
+from geo.data.audit import StateTables, checked, utc_now
 from geo.data.files import env_number
 from geo.data.sqlite import write_transaction
 from geo.model import config
@@ -108,20 +107,11 @@ def _checked_password(password: str) -> str:
     return password
 
 
-class UserStore:
+class UserStore(StateTables):
     """The users table of the state database at ``path`` (default
     :data:`geo.model.config.STATE_DB`); its audit lines go to the same file."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.audit = AuditLog(path)
-        self.path = self.audit.path
-        self.audit.ensure_tables(_SCHEMA)
-
-    def __repr__(self) -> str:
-        return f"UserStore({str(self.path)!r})"
-
-    def _connect(self):
-        return self.audit._connect()
+    SCHEMA = _SCHEMA
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -21,7 +21,8 @@ from geo.model import config
 from geo.model.access import Action, Principal, Refused, refusal
 from geo.model.errors import InputError
 
-__all__ = ["AuditEntry", "AuditLog", "AuditNotWritten", "checked", "parse_since", "utc_now"]
+__all__ = ["AuditEntry", "AuditLog", "AuditNotWritten", "StateTables", "checked", "parse_since",
+           "utc_now"]
 
 WHAT = "state database"
 _SCHEMA = (
@@ -114,7 +115,7 @@ class AuditLog:
         if done in _PREPARED:
             return
         prepare_folder(self.path, what=WHAT)
-        with self._connect() as conn:
+        with self.connect() as conn:
             if wal:
                 conn.execute("PRAGMA journal_mode=WAL")
             with write_transaction(conn):
@@ -125,7 +126,8 @@ class AuditLog:
     def __repr__(self) -> str:
         return f"AuditLog({str(self.path)!r})"
 
-    def _connect(self):
+    def connect(self):
+        """A fresh connection to the state database (``synchronous=FULL``), closed after."""
         return sqlite_connection(self.path, what=WHAT, synchronous_full=True)
 
     def append(self, who: Principal | None, action: str, *, object: str = "",
@@ -144,7 +146,7 @@ class AuditLog:
         if conn is not None:
             conn.execute(sql, row)
             return
-        with self._connect() as fresh, write_transaction(fresh):
+        with self.connect() as fresh, write_transaction(fresh):
             fresh.execute(sql, row)
 
     def record(self, result: object, who: Principal, action: str, *, object: str = "",
@@ -182,7 +184,7 @@ class AuditLog:
         sql += " ORDER BY id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(sql, params).fetchall()
         return [AuditEntry(*row) for row in reversed(rows)]
 
@@ -196,3 +198,21 @@ def checked(log: AuditLog, who: Principal, action: Action, *, object: str = "",
         return
     log.append(who, action.value, object=object, outcome="refused", summary=reason)
     raise Refused(f"refused: {reason}")
+
+
+class StateTables:
+    """Tables of the state database beside the audit trail (``SCHEMA``, created once a
+    process), written with their audit lines: the base of the user and target stores."""
+
+    SCHEMA: tuple[str, ...] = ()
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.audit = AuditLog(path)
+        self.path = self.audit.path
+        self.audit.ensure_tables(self.SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    def _connect(self):
+        return self.audit.connect()

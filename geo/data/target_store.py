@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from geo.data.audit import AuditLog, checked, utc_now
+from geo.data.audit import StateTables, checked, utc_now
 from geo.data.io import read_targets
 from geo.data.sqlite import write_transaction
 from geo.model.access import Action, Principal
@@ -31,21 +31,15 @@ _SCHEMA = (
 MIN_RADIUS_M, MAX_RADIUS_M = 50.0, 5000.0
 
 
-class TargetStore:
+class TargetStore(StateTables):
     """The targets set in the app, in the state database at ``path`` (default
     :data:`geo.model.config.STATE_DB`)."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.audit = AuditLog(path)
-        self.path = self.audit.path
-        self.audit.ensure_tables(_SCHEMA)
-
-    def __repr__(self) -> str:
-        return f"TargetStore({str(self.path)!r})"
+    SCHEMA = _SCHEMA
 
     def overrides(self) -> dict[str, tuple[float, float, str]]:
         """Category → (radius in metres, target share 0–1, "who at when")."""
-        with self.audit._connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute("SELECT category, radius_m, target_share, updated_by, "
                                 "updated_at FROM target_overrides ORDER BY category").fetchall()
         return {r[0]: (float(r[1]), float(r[2]), f"{r[3]} at {r[4]}") for r in rows}
@@ -74,7 +68,7 @@ class TargetStore:
         if not (math.isfinite(target_share) and 0 <= target_share <= 1):
             problems.append(f"target share {target_share!r}: from 0 to 1")
         raise_if_problems(problems, context="target")
-        with self.audit._connect() as conn, write_transaction(conn):
+        with self._connect() as conn, write_transaction(conn):
             conn.execute("INSERT INTO target_overrides VALUES (?, ?, ?, ?, ?) "
                          "ON CONFLICT(category) DO UPDATE SET radius_m = excluded.radius_m, "
                          "target_share = excluded.target_share, "
@@ -89,7 +83,7 @@ class TargetStore:
     def clear(self, who: Principal, category: str) -> None:
         """Go back to the targets file's values for ``category``."""
         checked(self.audit, who, Action.TARGETS, object=f"target {category!s:.100}")
-        with self.audit._connect() as conn, write_transaction(conn):
+        with self._connect() as conn, write_transaction(conn):
             cursor = conn.execute("DELETE FROM target_overrides WHERE category = ?",
                                   (category,))
             if cursor.rowcount != 1:
