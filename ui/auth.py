@@ -18,6 +18,7 @@ import os
 import time
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -32,9 +33,9 @@ from geo.model.errors import InputError
 from ui.i18n import t
 from ui.markdown import as_text
 
-__all__ = ["KEYS", "audit_log", "current", "gate", "identity_sidebar", "oidc_configured",
-           "principal", "role_label", "secrets_broken", "server_mode", "session_minutes",
-           "sign_in_page", "sign_in_required", "users"]
+__all__ = ["KEYS", "SignInSetup", "audit_log", "current", "gate", "identity_sidebar",
+           "oidc_configured", "principal", "role_label", "secrets_broken", "server_mode",
+           "session_minutes", "sign_in_page", "sign_in_setup", "users"]
 
 KEYS = {"local": "auth_local", "expired": "auth_expired", "oidc_seen": "auth_oidc_seen"}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -90,11 +91,31 @@ def oidc_configured() -> bool:
                 and auth.get("redirect_uri") and auth.get("cookie_secret"))
 
 
-def sign_in_required() -> bool:
-    """Whether the app requires sign-in: server mode, a provider configured, a local account,
-    or a secrets file that cannot be read (the app fails closed)."""
-    return (server_mode() or bool(secrets_broken()) or oidc_configured()
-            or users().count() > 0)
+@dataclass(frozen=True)
+class SignInSetup:
+    """What sign-in this server has: a provider, local accounts, a damaged secrets file
+    (``broken``: why it cannot be read), read once a page run."""
+
+    oidc: bool
+    accounts: int
+    broken: str
+
+    @property
+    def required(self) -> bool:
+        """Server mode, a provider, a local account, or damaged secrets (failing closed)."""
+        return server_mode() or bool(self.broken) or self.oidc or self.accounts > 0
+
+    @property
+    def available(self) -> bool:
+        """Whether there is a way to sign in."""
+        return self.oidc or self.accounts > 0
+
+
+def sign_in_setup() -> SignInSetup:
+    """The sign-in this server has now."""
+    return SignInSetup(oidc=oidc_configured(), accounts=users().count(),
+                       broken=secrets_broken())
+
 
 
 def session_minutes() -> float:
@@ -201,11 +222,13 @@ def _oidc_principal() -> Principal | None:
     return who
 
 
-def current() -> Principal | None:
-    """Who this session acts for: the local-mode person, a signed-in user, or None."""
-    if not sign_in_required():
+def current(setup: SignInSetup | None = None) -> Principal | None:
+    """Who this session acts for: the local-mode person, a signed-in user, or None
+    (``setup``: the server's sign-in, when already read)."""
+    setup = setup or sign_in_setup()
+    if not setup.required:
         return unrestricted("local-mode")
-    return _local_principal() or (_oidc_principal() if oidc_configured() else None)
+    return _local_principal() or (_oidc_principal() if setup.oidc else None)
 
 
 # -- the pages -----------------------------------------------------------------------------
@@ -280,20 +303,19 @@ def gate() -> Principal | None:
     sign in first. In local mode bound to an address other than loopback, the page says why
     it refuses and stops; with sign-in, tracebacks are never shown in the browser."""
     try:
-        required = sign_in_required()
-        who = current()
+        setup = sign_in_setup()
+        who = current(setup)
     except (InputError, StoreError) as exc:
         st.error(t("无法读取用户数据：", "The users cannot be read: ") + as_text(str(exc)))
         st.stop()
-    broken = secrets_broken()
-    if broken or (required and not oidc_configured() and not users().count()):
+    if setup.broken or (setup.required and not setup.available):
         st.error(t("已要求登录，但没有可用的登录方式：", "Sign-in is required but none is "
-                   "available: ") + as_text(broken or t(
+                   "available: ") + as_text(setup.broken or t(
                        "未配置统一身份认证，也没有本地账号（python cli.py users add）。",
                        "no single sign-on is configured and there is no local account "
                        "(python cli.py users add).")))
         st.stop()
-    if not required:
+    if not setup.required:
         _refuse_other_address()
     else:
         st.set_option("client.showErrorDetails", "none")

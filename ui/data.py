@@ -100,7 +100,8 @@ def load_dataset_version(version: int) -> Dataset:
 def load_inputs() -> tuple[Targets, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Targets, streets and facilities of the dataset the app shows."""
     version = current_version()
-    return _targets(version[2]), _dataset(version).streets, _dataset(version).facilities
+    dataset = _dataset(version)
+    return _targets(version[2]), dataset.streets, dataset.facilities
 
 
 @st.cache_data(show_spinner="Computing coverage 正在计算覆盖…", max_entries=16)
