@@ -131,34 +131,26 @@ def network_from_graph(graph: nx.Graph, *, crs: str | None = None,
         [(u, v, data.get("length"), data.get("geometry")) for u, v, data in
          graph.edges(data=True)],
         columns=["u", "v", "length", "geometry"], dtype=object)
-    edges["length"] = _fill_from_geometry(edges, crs=crs, source=source)
-    return build_network(nodes, edges[["u", "v", "length"]], crs=crs, source=source)
+    edges["geometry"] = _lines_from_wkt(edges, source=source)
+    return build_network(nodes, edges, crs=crs, source=source)
 
 
-def _fill_from_geometry(edges: pd.DataFrame, *, crs: str, source: str) -> pd.Series:
-    """Edge lengths: the given ones, else the metric length of the WKT ``geometry``."""
-    length = edges["length"].copy()
-    todo = length.isna() & edges["geometry"].notna()
-    if not todo.any():
-        return length
-    wkt = edges.loc[todo, "geometry"]
+def _lines_from_wkt(edges: pd.DataFrame, *, source: str) -> pd.Series:
+    """The edges' ``geometry`` attributes (WKT, as OSMnx writes them) as shapely lines."""
+    lines = pd.Series(None, index=edges.index, dtype=object)
     problems = []
-    shapes = []
-    for (u, v), text in zip(edges.loc[todo, ["u", "v"]].itertuples(index=False), wkt,
-                            strict=True):
+    for row in np.flatnonzero(edges["geometry"].notna().to_numpy()):
+        text = edges["geometry"].iloc[row]
+        if isinstance(text, shapely.Geometry):
+            lines.iloc[row] = text
+            continue
         try:
-            shapes.append(shapely.from_wkt(str(text)))
+            lines.iloc[row] = shapely.from_wkt(str(text))
         except shapely.errors.GEOSException:
+            u, v = edges["u"].iloc[row], edges["v"].iloc[row]
             problems.append(f"edge {u!r}–{v!r}: geometry {str(text)[:40]!r} is not WKT")
     raise_if_problems(problems, context=source)
-    try:
-        metric = gpd.GeoSeries(shapes, index=wkt.index, crs=crs).to_crs(METRIC_CRS)
-    except Exception as exc:  # pyproj's CRSError and friends
-        raise InputError(f"{source}: CRS {crs!r} cannot be converted to metres "
-                         f"({_first_line(exc)})") from exc
-    length = length.astype(object)
-    length[todo] = metric.length
-    return length
+    return lines
 
 
 def _edges_layer(path: Path) -> str | None:
@@ -224,8 +216,8 @@ def read_edges_file(path: str | Path, *, length_field: str | None = None) -> Wal
     node_xy, which = np.unique(np.round(ends, ENDPOINT_DECIMALS), axis=0, return_inverse=True)
     which = which.reshape(-1)
     nodes = pd.DataFrame({"id": np.arange(len(node_xy)), "x": node_xy[:, 0], "y": node_xy[:, 1]})
-    edges = pd.DataFrame({"u": which[:len(parts)], "v": which[len(parts):],
-                          "length": np.where(np.isnan(given), shapely.length(parts), given)})
+    edges = pd.DataFrame({"u": which[:len(parts)], "v": which[len(parts):], "length": given,
+                          "geometry": pd.Series(parts, dtype=object)})
     return build_network(nodes, edges, crs=METRIC_CRS, source=source)
 
 

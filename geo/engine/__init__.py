@@ -54,12 +54,11 @@ _MODULES = {
         "nearest_frame",
     ),
     "network": (
+        "DEFAULT_MAX_SNAP_M",
         "SNAP_DECIMALS",
         "Snap",
         "WalkingNetwork",
         "build_network",
-        "nearest_on_network",
-        "network_nearest",
         "snap_points",
         "snap_xy",
         "to_metric",
@@ -69,6 +68,14 @@ _MODULES = {
         "Deferred",
         "active_facilities",
         "categories_present",
+    ),
+    "walk": (
+        "cells_by_edge",
+        "cells_reached",
+        "nearest_on_network",
+        "network_nearest",
+        "node_distances",
+        "walk_to_cells",
     ),
     "sums": (
         "SHARE_TOLERANCE",

@@ -20,7 +20,8 @@ import pyarrow as pa
 from scipy.spatial import cKDTree
 
 from geo.engine.hexgrid import Grid, metric_xy
-from geo.engine.network import Snap, WalkingNetwork, nearest_on_network, snap_xy
+from geo.engine.network import Snap, WalkingNetwork, snap_xy
+from geo.engine.walk import nearest_on_network
 from geo.model.errors import InputError
 
 __all__ = [

@@ -1,46 +1,45 @@
-"""Walking distance along a street network, as an alternative to the straight line.
+"""A walking network and how points attach to it.
 
-Every cell centre and every facility is snapped to its nearest network node (straight line in
-the metric CRS, UTM 51N); the distance from a cell to a facility is the facility's snap distance
-plus the shortest path between the two nodes plus the cell's snap distance, in metres. One
-multi-source shortest-path run per category finds every cell's nearest facility.
-
-Reading network files is in :mod:`geo.data.network_io`; this module is pure computation.
+A point (a cell centre or a facility) attaches to the nearest point on any edge: the straight
+line in the metric CRS (UTM 51N) to the edge's own polyline, or to the segment between its nodes
+when it has none. A point farther than the network's ``max_snap_m`` from every edge is
+unreachable. Walks along the network (from attachment point to attachment point) are in
+:mod:`geo.engine.walk`; reading network files is in :mod:`geo.data.network_io`. Pure
+computation.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
-from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
-from geo.engine.nearest import nearest_frame
 from geo.model.config import METRIC_CRS, STORAGE_CRS
 from geo.model.errors import InputError, raise_if_problems
 
 __all__ = [
+    "DEFAULT_MAX_SNAP_M",
     "SNAP_DECIMALS",
     "Snap",
     "WalkingNetwork",
     "build_network",
-    "nearest_on_network",
-    "network_nearest",
     "snap_points",
     "snap_xy",
     "to_metric",
 ]
 
 
-#: Snap distances are rounded to this many decimals of a metre (a micrometre): below what the
-#: coordinates can tell, and it lets equally far facilities tie exactly.
+#: Snap distances and positions along edges are rounded to this many decimals of a metre (a
+#: micrometre): below what the coordinates can tell, and it lets equally far facilities tie.
 SNAP_DECIMALS = 6
+#: A point farther than this from every edge (metres) is unreachable, by default.
+DEFAULT_MAX_SNAP_M = 250.0
 
 
 @cache
@@ -60,6 +59,26 @@ def to_metric(x: np.ndarray, y: np.ndarray, *, crs: str = STORAGE_CRS) -> np.nda
 
 
 @dataclass(frozen=True, eq=False)
+class Segments:
+    """The straight pieces of every edge's line, metres in UTM 51N: piece ``i`` runs from
+    ``a[i]`` to ``b[i]`` on edge ``edge[i]``, starting ``start[i]`` metres along the edge's line
+    (measured from its ``u`` node); ``line_length``: each edge's line length."""
+
+    a: np.ndarray
+    b: np.ndarray
+    edge: np.ndarray
+    start: np.ndarray
+    line_length: np.ndarray
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        """R-tree of the pieces, for the nearest edge of a point."""
+        return shapely.STRtree(shapely.linestrings(
+            np.stack([self.a, self.b], axis=1).reshape(-1, 2),
+            indices=np.repeat(np.arange(len(self.a)), 2)))
+
+
+@dataclass(frozen=True, eq=False)
 class WalkingNetwork:
     """An undirected walking network in the metric CRS.
 
@@ -69,14 +88,23 @@ class WalkingNetwork:
         (n,) the nodes' ids as the source file names them.
     xy
         (n, 2) node coordinates, metres in UTM 51N (EPSG:32651).
-    adjacency
-        (n, n) symmetric CSR matrix of edge lengths in metres, one entry per pair of connected
-        nodes (the shortest of parallel edges); build it with :func:`build_network`.
+    edge_u, edge_v
+        (e,) each edge's end nodes (positions in ``node_ids``); walkable both ways.
+    edge_length
+        (e,) each edge's length in metres (its ``length`` attribute, else its line's length).
+    segments
+        The edges' lines cut into straight pieces, for attaching points.
+    max_snap_m
+        A point farther than this from every edge (metres) is unreachable.
     """
 
     node_ids: np.ndarray
     xy: np.ndarray
-    adjacency: sp.csr_array
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_length: np.ndarray
+    segments: Segments
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
 
     @property
     def n_nodes(self) -> int:
@@ -85,21 +113,53 @@ class WalkingNetwork:
 
     @property
     def n_edges(self) -> int:
-        """Number of undirected edges (pairs of connected nodes)."""
+        """Number of undirected edges between two different nodes, parallel ones counted once."""
         return self.adjacency.nnz // 2
 
-    @cached_property
-    def tree(self) -> cKDTree:
-        """KD-tree of the node coordinates (metres), for snapping."""
-        return cKDTree(self.xy)
+    def with_max_snap(self, metres: float) -> WalkingNetwork:
+        """The same network with another ``max_snap_m`` (metres, > 0).
+
+        Raises
+        ------
+        InputError
+            When ``metres`` is not a positive number.
+        """
+        if (isinstance(metres, bool) or not isinstance(metres, int | float | np.number)
+                or not np.isfinite(metres) or metres <= 0):
+            raise InputError(f"--max-snap must be a positive number of metres, got {metres!r}")
+        return replace(self, max_snap_m=float(metres))
 
     @cached_property
-    def _arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Both directions of every edge: (from, to, length in metres), sorted by ``from``."""
+    def adjacency(self) -> sp.csr_array:
+        """(n, n) symmetric CSR matrix of edge lengths in metres, one entry per pair of
+        connected nodes (the shortest of parallel edges; self-loops left out)."""
+        keep = self.edge_u != self.edge_v
+        return _symmetric_lengths(self.edge_u[keep], self.edge_v[keep], self.edge_length[keep],
+                                  self.n_nodes)
+
+    @cached_property
+    def arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Both directions of every edge of :attr:`adjacency`: (from, to, length in metres),
+        sorted by ``from``."""
         coo = self.adjacency.tocoo()
         order = np.lexsort([coo.col, coo.row])
         return (coo.row[order].astype(np.int64), coo.col[order].astype(np.int64),
                 coo.data[order])
+
+
+def _symmetric_lengths(u: np.ndarray, v: np.ndarray, length: np.ndarray,
+                       n: int) -> sp.csr_array:
+    """(n, n) CSR of ``length`` both ways, the shortest of parallel edges."""
+    row = np.concatenate([u, v])
+    col = np.concatenate([v, u])
+    data = np.concatenate([length, length])
+    order = np.lexsort([data, col, row])
+    row, col, data = row[order], col[order], data[order]
+    first = np.ones(len(row), dtype=bool)
+    first[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1])
+    matrix = sp.csr_array((data[first], (row[first], col[first])), shape=(n, n))
+    matrix.sort_indices()
+    return matrix
 
 
 def _shown(value: object) -> str:
@@ -128,25 +188,35 @@ def _node_problems(nodes: pd.DataFrame, x: np.ndarray, y: np.ndarray, *,
     return problems
 
 
+def _edge_name(edges: pd.DataFrame, row: int) -> str:
+    return f"edge {edges['u'].iloc[row]!r}–{edges['v'].iloc[row]!r}"
+
+
 def _edge_problems(edges: pd.DataFrame, u: np.ndarray, v: np.ndarray,
                    length: np.ndarray) -> list[str]:
     problems = []
     for end, positions in (("u", u), ("v", v)):
         for row in np.flatnonzero(positions < 0):
-            problems.append(f"edge {edges['u'].iloc[row]!r}–{edges['v'].iloc[row]!r}: "
-                            f"unknown node {edges[end].iloc[row]!r}")
+            problems.append(f"{_edge_name(edges, row)}: unknown node {edges[end].iloc[row]!r}")
     if "length" in edges:
         given = edges["length"].to_numpy(dtype=object)
         missing = pd.isna(edges["length"]).to_numpy()
         bad = ~missing & ~(np.isfinite(length) & (length >= 0))
-        problems += [f"edge {edges['u'].iloc[r]!r}–{edges['v'].iloc[r]!r}: "
-                     f"length {_shown(given[r])} is not a number of metres ≥ 0"
-                     for r in np.flatnonzero(bad)]
+        problems += [f"{_edge_name(edges, r)}: length {_shown(given[r])} is not a number of "
+                     "metres ≥ 0" for r in np.flatnonzero(bad)]
+    if "geometry" in edges:
+        shapes = edges["geometry"].to_numpy(dtype=object)
+        for row in np.flatnonzero(pd.notna(edges["geometry"]).to_numpy()):
+            shape = shapes[row]
+            kind = getattr(shape, "geom_type", type(shape).__name__)
+            if kind not in ("LineString", "MultiLineString"):
+                problems.append(f"{_edge_name(edges, row)}: geometry is a {kind}, not a line")
     return problems
 
 
 def build_network(nodes: pd.DataFrame, edges: pd.DataFrame, *, crs: str = METRIC_CRS,
-                  source: str = "walking network") -> WalkingNetwork:
+                  source: str = "walking network",
+                  max_snap_m: float = DEFAULT_MAX_SNAP_M) -> WalkingNetwork:
     """A :class:`WalkingNetwork` from a frame of nodes and a frame of edges.
 
     Parameters
@@ -154,19 +224,24 @@ def build_network(nodes: pd.DataFrame, edges: pd.DataFrame, *, crs: str = METRIC
     nodes
         ``id``, ``x``, ``y``: node coordinates in ``crs``.
     edges
-        ``u``, ``v``: node ids; walking goes both ways. Optional ``length`` in metres; where it
-        is missing the edge measures the straight line between its nodes in UTM 51N. Self-loops
-        are dropped; of parallel edges the shortest is kept.
+        ``u``, ``v``: node ids; walking goes both ways. Optional ``geometry``: the edge's line
+        (shapely, in ``crs``; None for the straight segment between its nodes), in either
+        direction. Optional ``length`` in metres; where it is missing the edge measures its
+        line in UTM 51N. Parallel edges and self-loops are kept for attaching points; walks
+        take the shortest of parallel edges.
     crs
-        CRS of the node coordinates (default UTM 51N metres; EPSG:4326 for lon/lat degrees).
+        CRS of the node coordinates and lines (default UTM 51N metres; EPSG:4326 for lon/lat).
     source
         What the frames were read from; starts every error message.
+    max_snap_m
+        A point farther than this from every edge (metres) is unreachable.
 
     Raises
     ------
     InputError
         Listing every problem: no nodes or edges, missing columns, coordinates or lengths that
-        are not numbers, unknown or duplicated node ids, an unknown CRS.
+        are not numbers, lines that are not lines, unknown or duplicated node ids, an unknown
+        CRS.
     """
     raise_if_problems(
         [f"no {what!r} column in the {frame_name}" for frame_name, frame, columns in
@@ -190,171 +265,130 @@ def build_network(nodes: pd.DataFrame, edges: pd.DataFrame, *, crs: str = METRIC
                       + _edge_problems(edges, u, v, length), context=source)
     xy = to_metric(x, y, crs=crs)
     u, v = u.astype(np.int64), v.astype(np.int64)
-    straight = np.hypot(*(xy[u] - xy[v]).T)
-    length = np.where(np.isnan(length), straight, length)
-    keep = u != v
-    adjacency = _symmetric_lengths(u[keep], v[keep], length[keep], len(xy))
-    return WalkingNetwork(node_ids=index.to_numpy(), xy=xy, adjacency=adjacency)
+    lines = (_metric_lines(edges["geometry"].to_numpy(dtype=object), crs=crs)
+             if "geometry" in edges else np.full(len(edges), None, dtype=object))
+    segments = _segments(xy, u, v, lines)
+    length = np.where(np.isnan(length), segments.line_length, length)
+    return WalkingNetwork(node_ids=index.to_numpy(), xy=xy, edge_u=u, edge_v=v,
+                          edge_length=length, segments=segments, max_snap_m=float(max_snap_m))
 
 
-def _symmetric_lengths(u: np.ndarray, v: np.ndarray, length: np.ndarray,
-                       n: int) -> sp.csr_array:
-    """(n, n) CSR of ``length`` both ways, the shortest of parallel edges."""
-    row = np.concatenate([u, v])
-    col = np.concatenate([v, u])
-    data = np.concatenate([length, length])
-    order = np.lexsort([data, col, row])
-    row, col, data = row[order], col[order], data[order]
-    first = np.ones(len(row), dtype=bool)
-    first[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1])
-    matrix = sp.csr_array((data[first], (row[first], col[first])), shape=(n, n))
-    matrix.sort_indices()
-    return matrix
+def _metric_lines(shapes: np.ndarray, *, crs: str) -> np.ndarray:
+    """The edges' lines in UTM 51N (None where an edge has none)."""
+    shapes = np.where(pd.isna(shapes), None, shapes)
+    has = np.array([s is not None and not s.is_empty for s in shapes], dtype=bool)
+    out = np.full(len(shapes), None, dtype=object)
+    if has.any():
+        lines = shapely.transform(shapes[has],
+                                  lambda coords: to_metric(coords[:, 0], coords[:, 1], crs=crs))
+        lines = shapely.line_merge(lines)
+        parted = shapely.get_type_id(lines) != shapely.GeometryType.LINESTRING
+        if parted.any():  # parts that do not join: one line through their points in order
+            coords, owner = shapely.get_coordinates(lines[parted], return_index=True)
+            lines[parted] = shapely.linestrings(coords, indices=owner)
+        out[has] = lines
+    return out
+
+
+def _segments(xy: np.ndarray, u: np.ndarray, v: np.ndarray, lines: np.ndarray) -> Segments:
+    """Every edge's line (its own, turned to run from ``u`` to ``v``, else the straight segment
+    between its nodes) cut into straight pieces."""
+    has = np.flatnonzero(pd.notna(lines))
+    own = lines[has]
+    if len(has):
+        start = shapely.get_coordinates(shapely.get_point(own, 0))
+        end = shapely.get_coordinates(shapely.get_point(own, -1))
+        same = np.hypot(*(start - xy[u[has]]).T) + np.hypot(*(end - xy[v[has]]).T)
+        turned = np.hypot(*(start - xy[v[has]]).T) + np.hypot(*(end - xy[u[has]]).T)
+        own = np.where(turned < same, shapely.reverse(own), own)
+    coords, owner = shapely.get_coordinates(own, return_index=True)
+    plain = np.setdiff1d(np.arange(len(u)), has)
+    points = np.concatenate([coords, xy[u[plain]], xy[v[plain]]])
+    edge = np.concatenate([has[owner], plain, plain])
+    step = np.concatenate([np.arange(len(coords)), np.zeros(len(plain)), np.ones(len(plain))])
+    order = np.lexsort([step, edge])  # a line's points in order, edge after edge
+    points, edge = points[order], edge[order]
+    piece = np.flatnonzero(edge[1:] == edge[:-1])
+    a, b, edge = points[piece], points[piece + 1], edge[piece]
+    piece_length = np.hypot(*(b - a).T)
+    before = np.concatenate([[0.0], np.cumsum(piece_length)])
+    first = np.searchsorted(edge, edge, side="left")
+    return Segments(a=a, b=b, edge=edge, start=before[:-1] - before[first],
+                    line_length=np.bincount(edge, weights=piece_length, minlength=len(u)))
 
 
 @dataclass(frozen=True)
 class Snap:
-    """Points snapped to their nearest network node: the node's position in the network
-    (``node``) and the straight-line distance to it in metres (``distance_m``)."""
+    """Points attached to a network: the ``edge`` each attaches to (-1: farther than the
+    network's ``max_snap_m`` from every edge, unreachable), the walk in metres from the
+    attachment point along the edge to its ``u`` node (``to_u``) and to its ``v`` node
+    (``to_v``), and the straight line from the point to the attachment point (``distance_m``,
+    inf when unreachable)."""
 
-    node: np.ndarray
+    edge: np.ndarray
+    to_u: np.ndarray
+    to_v: np.ndarray
     distance_m: np.ndarray
+
+    @property
+    def reachable(self) -> np.ndarray:
+        """Which points attach to an edge."""
+        return self.edge >= 0
+
+    def take(self, positions: np.ndarray) -> Snap:
+        """The attachments of the points at ``positions``."""
+        return Snap(edge=self.edge[positions], to_u=self.to_u[positions],
+                    to_v=self.to_v[positions], distance_m=self.distance_m[positions])
 
 
 def snap_xy(network: WalkingNetwork, xy: np.ndarray) -> Snap:
-    """Snap points given in metres in UTM 51N ((n, 2) ``xy``) to their nearest node; the
-    distance is rounded to :data:`SNAP_DECIMALS`. Of equally near nodes the KD-tree's choice
-    is kept (deterministic)."""
+    """Attach points given in metres in UTM 51N ((n, 2) ``xy``) to their nearest edge.
+
+    The attachment point is the nearest point of the edge's line; of equally near edges the one
+    listed first is taken. Distances are rounded to :data:`SNAP_DECIMALS`; a point farther than
+    ``network.max_snap_m`` from every edge is unreachable (edge -1, distance inf).
+    """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-    if len(xy) == 0:
-        return Snap(node=np.zeros(0, dtype=np.int64), distance_m=np.zeros(0))
-    distance, node = network.tree.query(xy, k=1)
-    return Snap(node=np.asarray(node, dtype=np.int64),
-                distance_m=np.round(np.asarray(distance, dtype=float), SNAP_DECIMALS))
+    n = len(xy)
+    edge, distance = np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
+    to_u, to_v = np.full(n, np.nan), np.full(n, np.nan)
+    pieces = network.segments
+    if n == 0 or len(pieces.a) == 0:
+        return Snap(edge=edge, to_u=to_u, to_v=to_v, distance_m=distance)
+    reach = network.max_snap_m
+    point, piece = pieces.tree.query_nearest(shapely.points(xy), max_distance=reach + 1e-3,
+                                             all_matches=True)
+    if len(point) == 0:
+        return Snap(edge=edge, to_u=to_u, to_v=to_v, distance_m=distance)
+    along, gap = _project(xy[point], pieces.a[piece], pieces.b[piece])
+    gap = np.round(gap, SNAP_DECIMALS)
+    order = np.lexsort([piece, gap, point])  # per point: the nearest, then the first listed
+    first = order[np.r_[True, point[order][1:] != point[order][:-1]]]
+    first = first[gap[first] <= reach]
+    chosen, at = point[first], piece[first]
+    edge[chosen] = pieces.edge[at]
+    distance[chosen] = gap[first]
+    line = pieces.line_length[edge[chosen]]
+    share = np.where(line > 0, (pieces.start[at] + along[first]) / np.where(line > 0, line, 1),
+                     0.0).clip(0.0, 1.0)
+    length = network.edge_length[edge[chosen]]
+    to_u[chosen] = np.round(share * length, SNAP_DECIMALS)
+    to_v[chosen] = np.round(length - share * length, SNAP_DECIMALS)
+    return Snap(edge=edge, to_u=to_u, to_v=to_v, distance_m=distance)
+
+
+def _project(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For points ``p`` and segments ``a``–``b`` (metres): how far along each segment the
+    nearest point lies, and how far ``p`` is from it."""
+    d = b - a
+    squared = (d * d).sum(axis=1)
+    t = np.where(squared > 0, ((p - a) * d).sum(axis=1) / np.where(squared > 0, squared, 1.0),
+                 0.0).clip(0.0, 1.0)
+    nearest = a + t[:, None] * d
+    return t * np.sqrt(squared), np.hypot(*(p - nearest).T)
 
 
 def snap_points(network: WalkingNetwork, lon: np.ndarray, lat: np.ndarray) -> Snap:
-    """Snap WGS-84 points (``lon``/``lat``, degrees) to their nearest node, measured in metres
-    in UTM 51N (see :func:`snap_xy`)."""
+    """Attach WGS-84 points (``lon``/``lat``, degrees) to their nearest edge, measured in
+    metres in UTM 51N (see :func:`snap_xy`)."""
     return snap_xy(network, to_metric(lon, lat))
-
-
-def _multi_source(network: WalkingNetwork, nodes: np.ndarray,
-                  offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shortest distance (metres) from any source to every node, and which source.
-
-    Source ``i`` starts at node ``nodes[i]`` with distance ``offsets[i]`` already walked.
-    Returns (distance, source position); inf and -1 for nodes no source reaches.
-    """
-    n, k = network.n_nodes, len(nodes)
-    row, col, data = network._arcs
-    # One virtual node a source, joined to its snap node by an edge of its snap distance.
-    graph = sp.csr_array((np.concatenate([data, offsets]),
-                          (np.concatenate([row, n + np.arange(k)]), np.concatenate([col, nodes]))),
-                         shape=(n + k, n + k))
-    distance, _, reached_by = dijkstra(graph, directed=True, indices=n + np.arange(k),
-                                       min_only=True, return_predecessors=True)
-    distance = distance[:n]
-    rank = np.where(reached_by[:n] >= 0, reached_by[:n] - n, -1)
-    return distance, _first_of_ties(network, distance, rank, nodes, offsets)
-
-
-def _first_of_ties(network: WalkingNetwork, distance: np.ndarray, rank: np.ndarray,
-                   nodes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """``rank`` lowered, where sources tie, to the lowest source position at that distance.
-
-    A source reaches a node at its shortest distance exactly when a chain of tight edges
-    (``distance[a] + length == distance[b]``) leads there; the lowest position is pushed along
-    those chains until nothing changes.
-    """
-    rank = rank.copy()
-    tight_source = offsets == distance[nodes]
-    np.minimum.at(rank, nodes[tight_source], np.flatnonzero(tight_source))
-    row, col, data = network._arcs
-    tight = np.isfinite(distance[row]) & (distance[row] + data == distance[col])
-    if not tight.any():
-        return rank
-    chains = sp.csr_array((np.ones(int(tight.sum()), dtype=np.int8), (row[tight], col[tight])),
-                          shape=(len(rank), len(rank)))
-    frontier = np.unique(row[tight])
-    while frontier.size:
-        out = chains[frontier]
-        start = np.repeat(rank[frontier], np.diff(out.indptr))
-        lower = start < rank[out.indices]
-        if not lower.any():
-            break
-        np.minimum.at(rank, out.indices[lower], start[lower])
-        frontier = np.unique(out.indices[lower])
-    return rank
-
-
-def nearest_on_network(network: WalkingNetwork, cells: Snap,
-                       facility_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Walking distance from each cell centre to its nearest facility, as arrays.
-
-    The array form of :func:`network_nearest`; it returns what
-    :func:`geo.engine.incremental.nearest_in_blocks` returns for the straight line.
-
-    Parameters
-    ----------
-    network
-        The walking network (metric CRS).
-    cells
-        The cell centres snapped to the network: ``snap_xy(network, cell_xy)`` with ``cell_xy``
-        in metres, UTM 51N; compute it once and reuse it across categories.
-    facility_xy
-        (k, 2) facility points in metres, UTM 51N; all of them count.
-
-    Returns
-    -------
-    (distance, position): metres (facility snap + shortest path + cell snap; inf when no
-    facility is reachable from the cell's node) and the position in ``facility_xy`` of the
-    nearest facility (-1 when none is reachable). A tie, to the float, goes to the lower
-    position.
-    """
-    facility_xy = np.asarray(facility_xy, dtype=float).reshape(-1, 2)
-    n = len(cells.node)
-    if len(facility_xy) == 0 or n == 0:
-        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    at = snap_xy(network, facility_xy)
-    node_distance, node_rank = _multi_source(network, at.node, at.distance_m)
-    distance = node_distance[cells.node] + cells.distance_m
-    position = np.where(np.isfinite(distance), node_rank[cells.node], -1)
-    return distance, position.astype(np.int64)
-
-
-def network_nearest(cells: pd.DataFrame, facilities: pd.DataFrame, network: WalkingNetwork, *,
-                    cell_snap: Snap | None = None) -> pd.DataFrame:
-    """The nearest of ``facilities`` to each cell centre, walking along ``network``.
-
-    The same shape as :func:`geo.engine.coverage.nearest_facility`, with the walking distance
-    instead of the straight line.
-
-    Parameters
-    ----------
-    cells
-        ``lon``/``lat`` of cell centres, WGS-84 degrees.
-    facilities
-        ``lon``/``lat`` (WGS-84 degrees), ``id`` and ``name``; all of them count.
-    network
-        The walking network (metric CRS).
-    cell_snap
-        The cells already snapped with :func:`snap_points` (same order as ``cells``), to reuse
-        across categories; snapped here when None.
-
-    Returns
-    -------
-    DataFrame on the cells' index: ``distance_m`` (metres: facility snap + shortest path + cell
-    snap; inf when no facility is reachable from the cell's node, e.g. on another component),
-    ``nearest_id`` and ``nearest_name`` (missing when none is reachable: None, or NaN in
-    pandas' ``str`` columns, exactly as there). A tie, to the float, goes to the facility listed
-    first.
-    """
-    if len(facilities) == 0 or len(cells) == 0:  # nothing to snap
-        none = np.full(len(cells), -1, dtype=np.int64)
-        return nearest_frame(cells.index, facilities, np.full(len(cells), np.inf), none)
-    if cell_snap is None:
-        cell_snap = snap_points(network, cells["lon"], cells["lat"])
-    distance, position = nearest_on_network(network, cell_snap,
-                                            to_metric(facilities["lon"], facilities["lat"]))
-    return nearest_frame(cells.index, facilities, distance, position)

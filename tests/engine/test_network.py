@@ -9,14 +9,8 @@ import shapely
 
 from geo.data.network_io import network_from_graph, read_edges_file, read_graphml, read_network
 from geo.engine.coverage import nearest_facility
-from geo.engine.network import (
-    build_network,
-    nearest_on_network,
-    network_nearest,
-    snap_points,
-    snap_xy,
-    to_metric,
-)
+from geo.engine.network import build_network, snap_points, snap_xy, to_metric
+from geo.engine.walk import nearest_on_network, network_nearest
 from geo.model.config import METRIC_CRS
 from geo.model.errors import InputError
 from tests.conftest import ORIGIN_X, ORIGIN_Y, metric_to_lonlat
@@ -185,7 +179,8 @@ def test_cells_on_a_component_no_facility_reaches_are_uncovered_not_zero(grid):
 def test_a_facility_on_the_small_component_serves_only_it(grid):
     facilities = _facilities({"far": (1100, -20)})
     near = network_nearest(_points({"far": (1010, 0), "grid": (400, 0)}), facilities, grid)
-    assert near.loc["far", "distance_m"] == pytest.approx(20 + 100 + 10, abs=EXACT)
+    # both on the far street's one edge: directly along it
+    assert near.loc["far", "distance_m"] == pytest.approx(20 + 90 + 0, abs=EXACT)
     assert near.loc["far", "nearest_id"] == "far"
     assert near.loc["grid", "distance_m"] == np.inf
     assert pd.isna(near.loc["grid", "nearest_id"])
@@ -238,7 +233,10 @@ def test_output_has_the_shape_of_nearest_facility(grid):
 def test_snapped_cells_can_be_reused_across_categories(grid):
     cells = _points({"a": (210, 300), "b": (1090, 0)})
     snap = snap_points(grid, cells["lon"], cells["lat"])
-    assert snap.distance_m == pytest.approx([10, 10], abs=EXACT)
+    assert snap.distance_m == pytest.approx([0, 0], abs=EXACT)  # both lie on an edge
+    assert [grid.node_ids[grid.edge_u[e]] for e in snap.edge] == ["2,3", "far0"]
+    assert snap.to_u == pytest.approx([10, 90], abs=EXACT)
+    assert snap.to_v == pytest.approx([90, 10], abs=EXACT)
     facilities = _facilities({"f1": (0, -30)})
     pd.testing.assert_frame_equal(network_nearest(cells, facilities, grid, cell_snap=snap),
                                   network_nearest(cells, facilities, grid))
@@ -249,7 +247,8 @@ def test_the_array_form_gives_positions_and_minus_one_where_unreachable(grid):
     facilities = _facilities({"f1": (0, -30), "f2": (400, 410)})
     distance, position = nearest_on_network(grid, snap_xy(grid, cell_xy),
                                             to_metric(facilities["lon"], facilities["lat"]))
-    assert distance == pytest.approx([10 + 100 + 200 + 10, np.inf], abs=EXACT)
+    # f2 attaches 10 m south of it at 4,4, walks 100 m west and 190 m south to the cell
+    assert distance == pytest.approx([10 + 100 + 190, np.inf], abs=EXACT)
     assert position.tolist() == [1, -1]
     none_distance, none_position = nearest_on_network(grid, snap_xy(grid, cell_xy),
                                                       np.zeros((0, 2)))

@@ -15,7 +15,7 @@ import shapely
 from geo.data.network_io import network_from_graph, read_network
 from geo.data.schema import normalize_facilities
 from geo.engine.coverage import cell_coverage, compute_coverage, recompute
-from geo.engine.network import network_nearest
+from geo.engine.walk import network_nearest
 from geo.model.config import METRIC_CRS, STORAGE_CRS
 from geo.model.targets import targets_from_mapping
 from geo.plan.json_output import coverage_to_dict
