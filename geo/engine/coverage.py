@@ -30,9 +30,9 @@ from geo.engine.incremental import (
 )
 from geo.engine.nearest import nearest_frame
 from geo.engine.network import WalkingNetwork, snap_points
-from geo.engine.walk import network_nearest
 from geo.engine.result import CoverageResult, Deferred, active_facilities, categories_present
 from geo.engine.sums import grid_street_coverage, street_coverage
+from geo.engine.walk import network_nearest
 from geo.model.errors import InputError, raise_if_problems
 from geo.model.targets import Targets
 

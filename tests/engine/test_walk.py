@@ -4,6 +4,8 @@ edge, barriers and disconnected parts hold, ``max_snap_m`` makes far points unre
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -72,8 +74,8 @@ def _reference(network, cell_xy, facility_xy) -> np.ndarray:
     for e, line in enumerate(lines):
         u, v = int(network.edge_u[e]), int(network.edge_v[e])
         scale = network.edge_length[e] / line.length if line.length > 0 else 0.0
-        stops = [(0.0, u)] + sorted(splits.get(e, []), key=lambda s: s[0]) + [(line.length, v)]
-        for (a, x), (b, y) in zip(stops[:-1], stops[1:], strict=True):
+        stops = [(0.0, u), *sorted(splits.get(e, []), key=lambda s: s[0]), (line.length, v)]
+        for (a, x), (b, y) in itertools.pairwise(stops):
             if x == y:
                 continue
             weight = (b - a) * scale
