@@ -34,6 +34,7 @@ _MODULES = {
         "cell_area_km2",
         "cell_polygons",
         "cells_area_km2",
+        "cells_of_points",
         "cells_outline",
         "metric_xy",
         "spread_over_cells",
@@ -62,6 +63,14 @@ _MODULES = {
         "snap_points",
         "snap_xy",
         "to_metric",
+    ),
+    "population": (
+        "BASIS_AREA",
+        "BASIS_RESIDENTS",
+        "CellPopulation",
+        "PopulationLayer",
+        "boundary_population",
+        "layer_population",
     ),
     "result": (
         "CoverageResult",

@@ -9,27 +9,29 @@ network (:mod:`geo.engine.network`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.engine.hexgrid import (
-    Grid,
-    spread_over_cells,
-    street_grid,
-    validate_resolution,
-)
+from geo.engine.hexgrid import Grid, street_grid, validate_resolution
 from geo.engine.hexgrid import metric_xy as _metric_xy
 from geo.engine.incremental import (
     GridNearest,
     cell_coverage_frame,
+    grid_snap,
     nearest_by_category,
     nearest_in_blocks,
 )
 from geo.engine.nearest import nearest_frame
 from geo.engine.network import WalkingNetwork, snap_points
+from geo.engine.population import (
+    CellPopulation,
+    PopulationLayer,
+    boundary_population,
+    layer_population,
+)
 from geo.engine.result import CoverageResult, Deferred, active_facilities, categories_present
 from geo.engine.sums import grid_street_coverage, street_coverage
 from geo.engine.walk import network_nearest
@@ -46,8 +48,10 @@ __all__ = [
 ]
 
 
-def nearest_facility(cells: pd.DataFrame, facilities: pd.DataFrame) -> pd.DataFrame:
-    """The nearest of ``facilities`` to each cell centre.
+def nearest_facility(cells: pd.DataFrame, facilities: pd.DataFrame, *,
+                     detour: float = 1.0) -> pd.DataFrame:
+    """The nearest of ``facilities`` to each cell centre, by the straight line (times
+    ``detour``).
 
     Parameters
     ----------
@@ -64,7 +68,7 @@ def nearest_facility(cells: pd.DataFrame, facilities: pd.DataFrame) -> pd.DataFr
     distance, position = nearest_in_blocks(
         _metric_xy(cells["lon"], cells["lat"]).reshape(-1, 2),
         _metric_xy(facilities["lon"], facilities["lat"]).reshape(-1, 2))
-    return nearest_frame(cells.index, facilities, distance, position)
+    return nearest_frame(cells.index, facilities, distance * detour, position)
 
 
 def cell_coverage(
@@ -89,7 +93,7 @@ def cell_coverage(
     parts = []
     for category in categories:
         chosen = usable[usable["category"] == category]
-        part = (nearest_facility(cells, chosen) if network is None
+        part = (nearest_facility(cells, chosen, detour=targets.detour_factor) if network is None
                 else network_nearest(cells, chosen, network, cell_snap=snap))
         part["radius_m"] = targets[category].radius_m
         part["covered"] = part["distance_m"] <= part["radius_m"]
@@ -126,6 +130,7 @@ def compute_coverage(
     resolution: int,
     categories: Sequence[str] | None = None,
     network: WalkingNetwork | None = None,
+    population: PopulationLayer | None = None,
 ) -> CoverageResult:
     """Coverage of every street by every category present in ``facilities`` (or those given).
 
@@ -137,13 +142,16 @@ def compute_coverage(
     facilities
         Normalised facilities in EPSG:4326 (see :func:`geo.data.schema.normalize_facilities`).
     targets
-        Radius (metres) and target share of each category.
+        Radius (metres), target share and weight of each category; the detour factor.
     resolution
         H3 resolution, 7–12.
     network
-        A walking network (see :mod:`geo.data.network_io`): distances run along it, from each
-        facility's nearest node to each cell centre's, plus both snap distances; cells that no
-        facility reaches are uncovered (distance inf). None (default): straight lines.
+        A walking network (see :mod:`geo.data.network_io`): distances are walks along it (see
+        :mod:`geo.engine.walk`); cells that no facility reaches are uncovered (distance inf).
+        None (default): straight lines times ``targets.detour_factor``.
+    population
+        Where residents live (see :mod:`geo.engine.population`): each street's population
+        becomes the sum of its cells'. None: the streets' populations spread over their cells.
 
     Raises
     ------
@@ -153,11 +161,15 @@ def compute_coverage(
     resolution, chosen = checked_run(streets, facilities, targets, resolution=resolution,
                                      categories=categories)
     grid = street_grid(streets, resolution=resolution)
-    cells, weight = _grid_cells(grid, streets)
+    cells, people = _grid_cells(grid, streets, population)
+    if people.from_layer:
+        streets = streets.assign(population=np.bincount(grid.street, weights=people.residents,
+                                                        minlength=len(streets)))
     usable = active_facilities(facilities)
     nearest = nearest_by_category(grid, usable, radii={c: targets[c].radius_m for c in chosen},
-                                  weight=weight, network=network)
-    return _engine_result(streets, grid, cells, weight, nearest, facilities, targets,
+                                  weight=people.weight(), elderly=people.elderly,
+                                  network=network, detour=targets.detour_factor)
+    return _engine_result(streets, grid, cells, people, nearest, facilities, targets,
                           network=network)
 
 
@@ -184,21 +196,28 @@ def coverage_from_nearest(
         facility's position among the category's not-closed facilities in the frame's order
         (-1 when none).
     """
-    cells, weight = _grid_cells(grid, streets)
+    cells, people = _grid_cells(grid, streets, None)
     usable = active_facilities(facilities)
-    arrays = {c: GridNearest.of(grid, usable[usable["category"] == c], distance=distance,
-                                position=position, radius_m=targets[c].radius_m, weight=weight)
+    detour = targets.detour_factor
+    arrays = {c: GridNearest.of(grid, usable[usable["category"] == c],
+                                distance=distance * detour if detour != 1 else distance,
+                                position=position, radius_m=targets[c].radius_m,
+                                weight=people.weight())
               for c, (distance, position) in nearest.items()}
-    return _engine_result(streets, grid, cells, weight, arrays, facilities, targets)
+    return _engine_result(streets, grid, cells, people, arrays, facilities, targets)
 
 
-def _grid_cells(grid: Grid, streets: gpd.GeoDataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """The result's cells frame of ``grid`` with each cell's residents, and those residents as
-    weights (1 where unknown)."""
+def _grid_cells(grid: Grid, streets: gpd.GeoDataFrame, layer: PopulationLayer | None
+                ) -> tuple[pd.DataFrame, CellPopulation]:
+    """The result's cells frame of ``grid`` with each cell's residents (and 60+ residents),
+    from the population ``layer`` or else the streets' populations."""
+    people = (layer_population(grid, layer) if layer is not None
+              else boundary_population(grid, streets["population"].to_numpy(dtype=float)))
     cells = grid.frame.copy(deep=False)
-    cells["population"] = spread_over_cells(grid.street,
-                                            streets["population"].to_numpy(dtype=float))
-    return cells, cells["population"].fillna(1.0).to_numpy(dtype=float)
+    cells["population"] = people.residents
+    if people.elderly is not None:
+        cells["elderly"] = people.elderly
+    return cells, people
 
 
 @dataclass(frozen=True)
@@ -211,17 +230,30 @@ class _Engine:
 
 
 def _engine_result(streets: gpd.GeoDataFrame, grid: Grid, cells: pd.DataFrame,
-                   weight: np.ndarray, nearest: dict[str, GridNearest],
+                   people: CellPopulation, nearest: dict[str, GridNearest],
                    facilities: gpd.GeoDataFrame, targets: Targets, *,
                    network: WalkingNetwork | None = None) -> CoverageResult:
-    per_street = grid_street_coverage(streets, grid, weight, nearest, facilities, targets)
+    per_street = grid_street_coverage(streets, grid, people.weight(), nearest, facilities,
+                                      targets, elderly=people.elderly)
     index = cells.index
     result = CoverageResult(
         resolution=grid.resolution, categories=tuple(nearest), boundaries=streets, cells=cells,
         cell_coverage=Deferred(lambda: cell_coverage_frame(index, nearest)),
-        streets=per_street, network=network)
+        streets=per_street, network=network, population=people,
+        detour_factor=targets.detour_factor if network is None else 1.0,
+        unreachable=_unreachable(grid, network))
     object.__setattr__(result, "_engine", _Engine(grid=grid, index=index, nearest=nearest))
     return result
+
+
+def _unreachable(grid: Grid, network: WalkingNetwork | None) -> pd.Series | None:
+    """Per street code, the cells farther than the network's ``max_snap_m`` from every edge."""
+    if network is None:
+        return None
+    far = ~grid_snap(network, grid).reachable
+    return pd.Series(np.bincount(grid.street, weights=far, minlength=len(grid.codes)).astype(int),
+                     index=pd.Index(grid.codes, name="code"), name="unreachable_cells")
+
 
 def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Targets, *,
               categories: Sequence[str]) -> CoverageResult:
@@ -239,16 +271,20 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
     if engine is not None:
         usable = active_facilities(facilities)
         weight = result.cells["population"].fillna(1.0).to_numpy(dtype=float)
+        elderly = (result.cells["elderly"].to_numpy(dtype=float) if "elderly" in result.cells
+                   else None)
         fresh_nearest = nearest_by_category(
             engine.grid, usable, radii={c: targets[c].radius_m for c in categories},
-            weight=weight, network=result.network)
+            weight=weight, elderly=elderly, network=result.network,
+            detour=result.detour_factor)
         per_street_new = grid_street_coverage(result.boundaries, engine.grid, weight,
-                                       fresh_nearest, usable, targets)
+                                              fresh_nearest, usable, targets, elderly=elderly)
         per_street_kept = result.streets[~result.streets["category"].isin(categories)]
         per_street = _in_category_order(pd.concat([per_street_kept, per_street_new],
                                                   ignore_index=True), order, by="code")
         return _engine_result_from(result, engine, fresh_nearest, order, per_street)
-    fresh = cell_coverage(result.cells, facilities, targets, categories=categories,
+    fresh = cell_coverage(result.cells, facilities, replace(targets,
+                          detour_factor=result.detour_factor), categories=categories,
                           network=result.network)
     kept = result.cell_coverage[~result.cell_coverage["category"].isin(categories)]
     per_cell = _in_category_order(pd.concat([kept, fresh], ignore_index=True), order)
@@ -257,9 +293,7 @@ def recompute(result: CoverageResult, facilities: gpd.GeoDataFrame, targets: Tar
     per_street_kept = result.streets[~result.streets["category"].isin(categories)]
     per_street = _in_category_order(pd.concat([per_street_kept, per_street_new],
                                               ignore_index=True), order, by="code")
-    return CoverageResult(resolution=result.resolution, categories=tuple(order),
-                          boundaries=result.boundaries, cells=result.cells,
-                          cell_coverage=per_cell, streets=per_street, network=result.network)
+    return replace(result, categories=tuple(order), cell_coverage=per_cell, streets=per_street)
 
 
 def _engine_of(result: CoverageResult) -> _Engine | None:
@@ -296,10 +330,7 @@ def _engine_result_from(result: CoverageResult, engine: _Engine,
                                                 ignore_index=True), order)
         per_cell = Deferred(per_cell_frame)
         nearest = {c: nearest[c] for c in order if c in nearest}
-    out = CoverageResult(
-        resolution=result.resolution, categories=tuple(order), boundaries=result.boundaries,
-        cells=result.cells, cell_coverage=per_cell, streets=per_street,
-        network=result.network)
+    out = replace(result, categories=tuple(order), cell_coverage=per_cell, streets=per_street)
     object.__setattr__(out, "_engine", _Engine(grid=engine.grid, index=index, nearest=nearest))
     return out
 

@@ -26,6 +26,7 @@ from h3ronpy.vector import (
     ContainmentMode,
     cells_to_coordinates,
     cells_to_wkb_polygons,
+    coordinates_to_cells,
     wkb_to_cells,
 )
 from pyproj import Transformer
@@ -39,6 +40,7 @@ __all__ = [
     "cell_area_km2",
     "cell_polygons",
     "cells_area_km2",
+    "cells_of_points",
     "cells_outline",
     "metric_xy",
     "spread_over_cells",
@@ -269,6 +271,20 @@ def spread_over_cells(street: np.ndarray, population: np.ndarray) -> np.ndarray:
     counts = np.bincount(street, minlength=len(population))
     with np.errstate(invalid="ignore", divide="ignore"):
         return (population / counts)[street]
+
+
+def cells_of_points(lon: np.ndarray, lat: np.ndarray, *, resolution: int) -> np.ndarray:
+    """The H3 cell (uint64 id, as :attr:`Grid.ids`) containing each WGS-84 point (degrees) at
+    ``resolution``; 0 for a point that is not a longitude/latitude."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    good = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    out = np.zeros(len(lon), dtype=np.uint64)
+    if good.any():
+        cells = pa.array(coordinates_to_cells(pa.array(lat[good]), pa.array(lon[good]),
+                                              validate_resolution(resolution)))
+        out[good] = np.asarray(cells.to_numpy(zero_copy_only=False), dtype=np.uint64)
+    return out
 
 
 def cell_polygons(cells: pd.Index | list[str]) -> gpd.GeoSeries:

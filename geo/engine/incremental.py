@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from geo.model.errors import InputError
 __all__ = [
     "CategoryState",
     "GridNearest",
+    "grid_snap",
     "cell_coverage_frame",
     "nearest_by_category",
     "nearest_in_blocks",
@@ -121,8 +123,8 @@ def nearest_in_blocks(
 @dataclass(frozen=True)
 class GridNearest:
     """One category's nearest facility for every cell of a grid, in the grid's order
-    (``position`` in ``ids``/``names``, -1 for none), and its covered cells and residents per
-    street."""
+    (``position`` in ``ids``/``names``, -1 for none), and its covered cells, residents and
+    60+ residents (None without them) per street."""
 
     distance: np.ndarray
     position: np.ndarray
@@ -131,13 +133,15 @@ class GridNearest:
     radius_m: float
     covered_cells: np.ndarray  # per street, float
     covered_weight: np.ndarray  # per street
+    covered_elderly: np.ndarray | None = None  # per street
 
     @classmethod
     def of(cls, grid: Grid, facilities: pd.DataFrame, *, distance: np.ndarray,
-           position: np.ndarray, radius_m: float, weight: np.ndarray) -> GridNearest:
+           position: np.ndarray, radius_m: float, weight: np.ndarray,
+           elderly: np.ndarray | None = None) -> GridNearest:
         """From each cell's distance (metres) and position in ``facilities`` (``id``,
-        ``name``) of its nearest facility, with the per-street sums for ``radius_m`` metres
-        and ``weight`` residents a cell."""
+        ``name``) of its nearest facility, with the per-street sums for ``radius_m`` metres,
+        ``weight`` residents and ``elderly`` 60+ residents a cell."""
         within = distance <= radius_m
         size = len(grid.codes)
         return cls(distance=distance, position=position,
@@ -145,45 +149,54 @@ class GridNearest:
                    names=facilities["name"].to_numpy(dtype=object), radius_m=float(radius_m),
                    covered_cells=np.bincount(grid.street, weights=within, minlength=size),
                    covered_weight=np.bincount(grid.street, weights=weight * within,
-                                              minlength=size))
+                                              minlength=size),
+                   covered_elderly=None if elderly is None else np.bincount(
+                       grid.street, weights=elderly * within, minlength=size))
+
+
+@lru_cache(maxsize=4)
+def grid_snap(network: WalkingNetwork, grid: Grid) -> Snap:
+    """The grid's cell centres attached to ``network`` (kept for the last few pairs)."""
+    return snap_xy(network, grid.xy)
 
 
 def nearest_on_grid(grid: Grid, facilities: pd.DataFrame, *, radius_m: float,
                     weight: np.ndarray, network: WalkingNetwork | None = None,
-                    cell_snap: Snap | None = None) -> GridNearest:
+                    elderly: np.ndarray | None = None, detour: float = 1.0) -> GridNearest:
     """The nearest of ``facilities`` (``lon``/``lat`` in WGS-84 degrees, ``id``, ``name``; all
     of them count) to each cell of ``grid``, and per street the cells within ``radius_m``
-    metres and their residents (``weight``, one value a cell).
+    metres, their residents (``weight``, one value a cell) and 60+ residents (``elderly``).
 
-    Distances are straight lines, or walks along ``network`` when one is given
-    (:func:`geo.engine.network.nearest_on_network`; ``cell_snap``: the grid's cells snapped to it,
-    computed here when None).
+    Distances are walks along ``network`` when one is given
+    (:func:`geo.engine.walk.nearest_on_network`), else straight lines times ``detour``.
     """
     facility_xy = metric_xy(facilities["lon"], facilities["lat"]).reshape(-1, 2)
     if network is None:
         distance, position = nearest_in_blocks(grid.xy, facility_xy, blocks=grid.blocks)
+        distance = distance * detour if detour != 1 else distance
     else:
-        snapped = cell_snap if cell_snap is not None else snap_xy(network, grid.xy)
-        distance, position = nearest_on_network(network, snapped, facility_xy)
+        distance, position = nearest_on_network(network, grid_snap(network, grid), facility_xy)
     return GridNearest.of(grid, facilities, distance=distance, position=position,
-                          radius_m=radius_m, weight=weight)
+                          radius_m=radius_m, weight=weight, elderly=elderly)
 
 
 def nearest_by_category(grid: Grid, facilities: pd.DataFrame, *, radii: Mapping[str, float],
-                        weight: np.ndarray, network: WalkingNetwork | None = None
+                        weight: np.ndarray, network: WalkingNetwork | None = None,
+                        elderly: np.ndarray | None = None, detour: float = 1.0
                         ) -> dict[str, GridNearest]:
     """:func:`nearest_on_grid` of each category in ``radii`` (metres), from the ``facilities``
     of that ``category`` (all of them count), on as many threads as there are cores (the
-    KD-tree and numpy release the GIL). With a walking ``network`` the cells are snapped to it
-    once for every category."""
+    KD-tree, scipy's Dijkstra and numpy release the GIL). With a walking ``network`` the cells
+    are attached to it once for every category."""
     categories = list(radii)
     grid.blocks  # noqa: B018  (computed once, before the threads)
-    cell_snap = snap_xy(network, grid.xy) if network is not None else None
+    if network is not None:
+        grid_snap(network, grid)
 
     def one(category: str) -> GridNearest:
         return nearest_on_grid(grid, facilities[facilities["category"] == category],
                                radius_m=radii[category], weight=weight, network=network,
-                               cell_snap=cell_snap)
+                               elderly=elderly, detour=detour)
 
     threads = min(len(categories), os.cpu_count() or 1)
     if threads < 2 or len(grid) < PARALLEL_CELLS:

@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.engine.network import WalkingNetwork
+from geo.engine.population import CellPopulation
 from geo.model.targets import Targets
 
 __all__ = ["CoverageResult", "Deferred", "active_facilities", "categories_present"]
@@ -68,7 +69,10 @@ class CoverageResult:
     engine builds this frame (three rows a cell with three categories) on first access, as the
     per-street numbers do not need it. ``streets``: see
     :func:`geo.engine.sums.street_coverage`. ``network``: the walking network distances ran
-    along (None: straight lines); :func:`geo.engine.coverage.recompute` keeps to it.
+    along (None: straight lines, times ``detour_factor``); :func:`geo.engine.coverage.recompute`
+    keeps to it. ``population``: where the cells' residents came from and what fell on no
+    cell (``cells`` then has ``elderly`` too when 60+ counts are known). ``unreachable``: per
+    street code, the cells farther than the network's ``max_snap_m`` from every edge.
     """
 
     resolution: int
@@ -78,6 +82,27 @@ class CoverageResult:
     cell_coverage: pd.DataFrame = _LazyField()  # type: ignore[assignment]
     streets: pd.DataFrame
     network: WalkingNetwork | None = None
+    population: CellPopulation | None = None
+    detour_factor: float = 1.0
+    unreachable: pd.Series | None = None
+
+    @property
+    def distance(self) -> str:
+        """How distances were measured: "network" or "straight"."""
+        return "straight" if self.network is None else "network"
+
+    @property
+    def basis(self) -> str:
+        """What the covered shares are shares of: "residents", or "area" when no population
+        is known."""
+        if self.population is not None:
+            return self.population.basis
+        return "residents" if self.cells["population"].notna().any() else "area"
+
+    @property
+    def unreachable_cells(self) -> int:
+        """Cells no walk reaches: farther than ``max_snap_m`` from every edge."""
+        return 0 if self.unreachable is None else int(self.unreachable.sum())
 
     def __getstate__(self) -> dict:
         """Pickled with every field computed and without the engine's arrays."""

@@ -46,31 +46,44 @@ def _facility_sums(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
             np.bincount(group, weights=capacity, minlength=size))
 
 
-def _shares(group: np.ndarray, size: int, *, covered: np.ndarray,
-            weight: np.ndarray) -> dict[str, np.ndarray]:
-    """Cells, covered cells and covered shares of cells and of residents per group number.
+def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """``part / whole``, NaN where ``whole`` is 0."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(whole > 0, part / np.where(whole > 0, whole, 1), np.nan)
 
-    ``weight`` is each row's residents, 1 where unknown; a group with no cell or no weight has
-    NaN shares.
+
+def _shares(group: np.ndarray, size: int, *, covered: np.ndarray,
+            weight: np.ndarray, elderly: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Cells, covered cells and covered shares of cells, of residents and of 60+ residents
+    per group number.
+
+    ``weight`` is each row's residents, 1 where unknown; ``elderly`` each row's 60+ residents
+    (None: unknown); a group with no cell or no weight has NaN shares.
     """
     cells = np.bincount(group, minlength=size)
     covered_cells = np.bincount(group, weights=covered, minlength=size)
     total = np.bincount(group, weights=weight, minlength=size)
     covered_weight = np.bincount(group, weights=weight * covered, minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return {
-            "cells": cells,
-            "covered_cells": np.rint(covered_cells).astype(int),
-            "covered_cell_share": np.where(cells > 0, covered_cells / cells, np.nan),
-            "covered_population_share": np.where(total > 0, covered_weight / total, np.nan),
-        }
+    elderly_share = (np.full(size, np.nan) if elderly is None else _ratio(
+        np.bincount(group, weights=elderly * covered, minlength=size),
+        np.bincount(group, weights=elderly, minlength=size)))
+    return {
+        "cells": cells,
+        "covered_cells": np.rint(covered_cells).astype(int),
+        "covered_cell_share": _ratio(covered_cells, cells),
+        "covered_population_share": _ratio(covered_weight, total),
+        "covered_elderly_share": elderly_share,
+    }
 
 
-def _row_weights(cells: pd.DataFrame, coverage: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """For each coverage row: the position of its cell in ``cells``, and the cell's residents
-    (1 where unknown)."""
+def _row_weights(cells: pd.DataFrame, coverage: pd.DataFrame
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """For each coverage row: the position of its cell in ``cells``, the cell's residents
+    (1 where unknown) and its 60+ residents (None when ``cells`` has none)."""
     position = cells.index.get_indexer(coverage["cell"])
-    return position, cells["population"].fillna(1.0).to_numpy(dtype=float)[position]
+    elderly = (cells["elderly"].to_numpy(dtype=float)[position] if "elderly" in cells
+               else None)
+    return position, cells["population"].fillna(1.0).to_numpy(dtype=float)[position], elderly
 
 
 def street_coverage(
@@ -91,19 +104,21 @@ def street_coverage(
     cell). A share weighs cells by ``cells["population"]``, or equally where it is unknown.
     """
     categories = list(pd.unique(coverage["category"]))
-    position, weight = _row_weights(cells, coverage)
+    position, weight, elderly = _row_weights(cells, coverage)
     street_of_cell = pd.Index(streets["code"].to_numpy()).get_indexer(cells["code"])
     group = _street_category_groups(street_of_cell[position],
                                     pd.Index(categories).get_indexer(coverage["category"]),
                                     len(categories))
     shares = _shares(group, len(streets) * len(categories),
-                     covered=coverage["covered"].to_numpy(dtype=float), weight=weight)
-    return _street_table(streets, categories, shares, facilities=facilities, targets=targets)
+                     covered=coverage["covered"].to_numpy(dtype=float), weight=weight,
+                     elderly=elderly)
+    return _street_table(streets, categories, shares, facilities=facilities, targets=targets,
+                         elderly=elderly is not None)
 
 
 def _street_table(streets: gpd.GeoDataFrame, categories: list[str],
                   shares: dict[str, np.ndarray], *, facilities: gpd.GeoDataFrame,
-                  targets: Targets) -> pd.DataFrame:
+                  targets: Targets, elderly: bool) -> pd.DataFrame:
     """:func:`street_coverage` from the :func:`_shares` of each (street, category) group (see
     :func:`_street_category_groups`)."""
     codes = streets["code"].to_numpy()
@@ -117,36 +132,56 @@ def _street_table(streets: gpd.GeoDataFrame, categories: list[str],
     share = {c: targets[c].target_share for c in categories}
     stats["radius_m"] = stats["category"].map(radius).astype(float)
     stats["target_share"] = stats["category"].map(share).astype(float)
-    meets = stats["covered_population_share"] + SHARE_TOLERANCE >= stats["target_share"]
-    stats["meets_target"] = meets.astype("boolean").mask(stats["covered_population_share"].isna())
+    stats["judged_on"] = _judged_on(stats, targets, elderly=elderly)
+    judged = stats["covered_population_share"].where(stats["judged_on"] != "elderly",
+                                                     stats["covered_elderly_share"])
+    meets = judged + SHARE_TOLERANCE >= stats["target_share"]
+    stats["meets_target"] = meets.astype("boolean").mask(judged.isna())
     columns = ["code", "name", "category", "population", "cells", "covered_cells",
-               "covered_cell_share", "covered_population_share", "facilities", "capacity",
-               "radius_m", "target_share", "meets_target"]
+               "covered_cell_share", "covered_population_share", "covered_elderly_share",
+               "judged_on", "facilities", "capacity", "radius_m", "target_share", "meets_target"]
     return stats[columns]
 
 
+def _judged_on(stats: pd.DataFrame, targets: Targets, *, elderly: bool) -> np.ndarray:
+    """What each row's target is judged on: "elderly" (the category's weight, where 60+
+    counts are known), "residents", or "area" (the street's population is unknown)."""
+    wants_elderly = stats["category"].map(
+        {c: c in targets and targets[c].weight == "elderly"
+         for c in pd.unique(stats["category"])}).to_numpy(dtype=bool)
+    known = stats["population"].notna().to_numpy()
+    return np.where(known & wants_elderly & elderly, "elderly",
+                    np.where(known, "residents", "area"))
+
+
 def grid_street_coverage(streets: gpd.GeoDataFrame, grid: Grid, weight: np.ndarray,
-                  nearest: dict[str, GridNearest], facilities: gpd.GeoDataFrame,
-                  targets: Targets) -> pd.DataFrame:
-    """:func:`street_coverage` of the categories in ``nearest``, from the grid's arrays."""
+                         nearest: dict[str, GridNearest], facilities: gpd.GeoDataFrame,
+                         targets: Targets, *, elderly: np.ndarray | None = None
+                         ) -> pd.DataFrame:
+    """:func:`street_coverage` of the categories in ``nearest``, from the grid's arrays
+    (``weight``: each cell's residents, 1 where unknown; ``elderly``: its 60+ residents)."""
     size = len(streets)
-    cells = np.bincount(grid.street, minlength=size)
-    total = np.bincount(grid.street, weights=weight, minlength=size)
+    cells = np.bincount(grid.street, minlength=size)[:, None]
+    total = np.bincount(grid.street, weights=weight, minlength=size)[:, None]
+    old = (np.bincount(grid.street, weights=elderly, minlength=size)[:, None]
+           if elderly is not None else None)
     covered = np.zeros((size, len(nearest)))
     covered_weight = np.zeros((size, len(nearest)))
+    covered_old = np.zeros((size, len(nearest)))
     for j, near in enumerate(nearest.values()):
         covered[:, j], covered_weight[:, j] = near.covered_cells, near.covered_weight
-    cells, total = cells[:, None], total[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shares = {  # street-major, as _street_category_groups numbers them
-            "cells": np.repeat(cells, len(nearest), axis=1).ravel(),
-            "covered_cells": np.rint(covered).astype(int).ravel(),
-            "covered_cell_share": np.where(cells > 0, covered / cells, np.nan).ravel(),
-            "covered_population_share": np.where(total > 0, covered_weight / total,
-                                                 np.nan).ravel(),
-        }
+        if old is not None and near.covered_elderly is not None:
+            covered_old[:, j] = near.covered_elderly
+    shares = {  # street-major, as _street_category_groups numbers them
+        "cells": np.repeat(cells, len(nearest), axis=1).ravel(),
+        "covered_cells": np.rint(covered).astype(int).ravel(),
+        "covered_cell_share": _ratio(covered, cells).ravel(),
+        "covered_population_share": _ratio(covered_weight, total).ravel(),
+        "covered_elderly_share": (_ratio(covered_old, old).ravel() if old is not None
+                                  else np.full(size * len(nearest), np.nan)),
+    }
     return _street_table(streets, list(nearest), shares, facilities=facilities,
-                         targets=targets)
+                         targets=targets, elderly=old is not None)
 
 
 def district_summary(result: CoverageResult) -> pd.DataFrame:
@@ -154,11 +189,12 @@ def district_summary(result: CoverageResult) -> pd.DataFrame:
     facilities, and the number of streets below target. Indexed by category."""
     categories = list(result.categories)
     coverage = result.cell_coverage
-    _, weight = _row_weights(result.cells, coverage)
+    _, weight, elderly = _row_weights(result.cells, coverage)
     group = pd.Index(categories).get_indexer(coverage["category"])
     summary = pd.DataFrame(_shares(group, len(categories),
                                    covered=coverage["covered"].to_numpy(dtype=float),
-                                   weight=weight), index=pd.Index(categories, name="category"))
+                                   weight=weight, elderly=elderly),
+                           index=pd.Index(categories, name="category"))
     by_category = result.streets.groupby("category", sort=False)
     summary["facilities"] = by_category["facilities"].sum()
     summary["streets_below_target"] = by_category["meets_target"].agg(

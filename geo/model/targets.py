@@ -9,14 +9,25 @@ from typing import Any
 
 from geo.model.errors import raise_if_problems
 
-__all__ = ["CategoryTarget", "Targets", "parse_radius_overrides", "targets_from_mapping"]
+__all__ = [
+    "WEIGHTS",
+    "CategoryTarget",
+    "Targets",
+    "parse_radius_overrides",
+    "targets_from_mapping",
+]
+
+#: What a category's target share is a share of: all residents, or those aged 60 and over.
+WEIGHTS = ("residents", "elderly")
 
 
 @dataclass(frozen=True)
 class CategoryTarget:
     """The target for one facility category.
 
-    ``radius_m`` is a straight-line distance in metres; ``target_share`` a share of residents (0–1).
+    ``radius_m`` is a walk in metres (along the network, or a straight line times the detour
+    factor); ``target_share`` a share (0–1) of the residents ``weight`` names: "residents" (all)
+    or "elderly" (aged 60+, where a population layer gives them; all residents otherwise).
     """
 
     key: str
@@ -26,6 +37,7 @@ class CategoryTarget:
     label_en: str = ""
     radius_source: str = ""
     target_share_source: str = ""
+    weight: str = "residents"
 
     def label(self, lang: str = "zh") -> str:
         """The category's label in ``lang`` ("zh" or "en"), falling back to its key."""
@@ -44,6 +56,7 @@ class Targets:
     categories: Mapping[str, CategoryTarget]
     default_share: float = 0.9
     default_share_source: str = ""
+    detour_factor: float = 1.0
 
     def __contains__(self, key: object) -> bool:
         return key in self.categories
@@ -100,7 +113,20 @@ def _category_problems(key: str, table: Any, *, default_share: Any) -> list[str]
     if not _is_number(share) or not 0 <= share <= 1:
         problems.append(f"[categories.{key}] target_share must be a number from 0 to 1, "
                         f"got {share!r}")
+    weight = table.get("weight", "residents")
+    if weight not in WEIGHTS:
+        problems.append(f"[categories.{key}] weight must be one of {', '.join(map(repr, WEIGHTS))}, "
+                        f"got {weight!r}")
     return problems
+
+
+def _detour_factor(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[Any, list[str]]:
+    """The straight-line detour factor (top level or ``[defaults]``, default 1.0)."""
+    factor = data.get("detour_factor", defaults.get("detour_factor", 1.0))
+    if not _is_number(factor) or not 1 <= factor <= 5:
+        return 1.0, [f"detour_factor must be a number from 1 to 5 (walk ÷ straight line), "
+                     f"got {factor!r}"]
+    return factor, []
 
 
 def targets_from_mapping(data: Mapping[str, Any], *, source: str = "targets") -> Targets:
@@ -124,7 +150,8 @@ def targets_from_mapping(data: Mapping[str, Any], *, source: str = "targets") ->
         categories = {}
     for key, table in categories.items():
         problems += _category_problems(key, table, default_share=default_share)
-    raise_if_problems(problems, context=source)
+    detour_factor, detour_problems = _detour_factor(data, defaults)
+    raise_if_problems(problems + detour_problems, context=source)
     parsed = {
         key: CategoryTarget(
             key=key,
@@ -135,11 +162,13 @@ def targets_from_mapping(data: Mapping[str, Any], *, source: str = "targets") ->
             radius_source=str(table.get("radius_source", "")),
             target_share_source=str(
                 table.get("target_share_source", defaults.get("target_share_source", ""))),
+            weight=str(table.get("weight", "residents")),
         )
         for key, table in categories.items()
     }
     return Targets(categories=parsed, default_share=float(default_share),
-                   default_share_source=str(defaults.get("target_share_source", "")))
+                   default_share_source=str(defaults.get("target_share_source", "")),
+                   detour_factor=float(detour_factor))
 
 
 def parse_radius_overrides(items: list[str] | None) -> dict[str, float]:

@@ -30,7 +30,7 @@ __all__ = [
 COVERAGE_COLUMNS = [
     "code", "name", "category", "population", "cells", "covered_cells", "covered_cell_share",
     "covered_population_share", "facilities", "capacity", "radius_m", "target_share",
-    "meets_target",
+    "meets_target", "covered_elderly_share", "judged_on",
 ]
 
 #: The attribute columns of :func:`cells_frame` (before ``geometry``), in order.

@@ -78,7 +78,8 @@ def test_coverage_table_is_the_engines_numbers(result):
     assert list(table.columns) == COVERAGE_COLUMNS
     assert len(table) == 4  # 2 streets × 2 categories
     pd.testing.assert_frame_equal(table.drop(columns="meets_target"),
-                                  result.streets.drop(columns="meets_target"), check_exact=True)
+                                  result.streets[COVERAGE_COLUMNS].drop(columns="meets_target"),
+                                  check_exact=True)
     assert table["meets_target"].dtype == object
     assert table["meets_target"].tolist() == [False, False, False, False]
     assert table["name"].tolist() == ["甲街道", "甲街道", "乙街道", "乙街道"]
@@ -133,8 +134,8 @@ def test_code_restricts_to_one_street(result):
     assert table["code"].tolist() == [B, B]
     pd.testing.assert_frame_equal(
         table.drop(columns="meets_target"),
-        result.streets[result.streets["code"] == B].drop(columns="meets_target")
-        .reset_index(drop=True), check_exact=True)
+        result.streets.loc[result.streets["code"] == B, COVERAGE_COLUMNS]
+        .drop(columns="meets_target").reset_index(drop=True), check_exact=True)
     cells = cells_frame(result, code=A)
     assert set(cells["code"]) == {A}
     assert len(cells) == int((result.cells["code"] == A).sum()) * 2
