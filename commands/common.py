@@ -14,6 +14,8 @@ from geo.data.area import placement_area
 from geo.data.dataset import DEMO, Dataset
 from geo.data.dataset_store import DatasetStore
 from geo.data.io import read_boundaries, read_facilities, read_targets
+from geo.engine.network import DEFAULT_MAX_SNAP_M, WalkingNetwork
+from geo.engine.population import PopulationLayer
 from geo.model.access import Principal, unrestricted
 from geo.model.access import shell_user as current_user
 from geo.model.config import DATASET_FILE, DEFAULT_RESOLUTION
@@ -33,9 +35,11 @@ __all__ = [
     "inputs",
     "labels_of",
     "output_dir",
+    "population_layer",
     "progress_bar",
     "shell",
     "targets_of",
+    "walking_network",
     "warn",
 ]
 
@@ -71,7 +75,24 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--code-field", metavar="F", help="boundary field with the street code")
     parser.add_argument("--name-field", metavar="F", help="boundary field with the street name")
     parser.add_argument("--population-field", metavar="F",
-                        help="boundary field with the resident population (optional)")
+                        help="the residents field: of the --population layer (default "
+                             "'population'), else of the boundaries (optional)")
+    parser.add_argument("--population", metavar="FILE",
+                        help="where residents live: polygons (shared among the cells by area "
+                             "of overlap) or points with residents (GeoJSON, GeoPackage, "
+                             "Shapefile), or a GeoTIFF population grid; each street's "
+                             "population becomes the sum of its cells'")
+    parser.add_argument("--elderly-field", metavar="F",
+                        help="with --population: the layer's field of residents aged 60+ "
+                             "(reported as covered_elderly_share; judges the categories "
+                             "whose weight is 'elderly')")
+    parser.add_argument("--network", metavar="FILE",
+                        help="walking network (GraphML, OSM XML, or GeoPackage/GeoJSON/"
+                             "Shapefile of line edges): distances are walks along it instead "
+                             "of straight lines")
+    parser.add_argument("--max-snap", metavar="METRES", type=float,
+                        help=f"with --network: a cell or facility farther than this from "
+                             f"every edge is unreachable (default {DEFAULT_MAX_SNAP_M:g})")
     parser.add_argument("--radius", metavar="CATEGORY=METRES", nargs="+", action="extend",
                         help="override or add a category's radius in metres; may be repeated")
     parser.add_argument("--scenario", metavar="FILE",
@@ -121,7 +142,8 @@ def inputs(args: argparse.Namespace, *, with_scenario: bool = True
     if args.boundaries:
         streets = read_boundaries(args.boundaries, code_field=args.code_field,
                                   name_field=args.name_field,
-                                  population_field=args.population_field)
+                                  population_field=None if args.population
+                                  else args.population_field)
     else:
         streets = dataset.streets
     if args.facilities:
@@ -138,6 +160,36 @@ def inputs(args: argparse.Namespace, *, with_scenario: bool = True
         facilities, targets = apply_scenario(scenario, facilities=facilities, targets=targets,
                                              area=placement_area(streets, targets))
     return streets, facilities, targets, demo
+
+
+def walking_network(args: argparse.Namespace) -> WalkingNetwork | None:
+    """The walking network ``--network`` names (with ``--max-snap``), or None: straight
+    lines."""
+    if args.max_snap is not None and not args.network:
+        raise InputError("--max-snap needs --network")
+    if not args.network:
+        return None
+    from geo.data.network_io import read_network  # networkx loads only when a network is given
+
+    network = read_network(args.network)
+    return network.with_max_snap(args.max_snap) if args.max_snap is not None else network
+
+
+def population_layer(args: argparse.Namespace) -> PopulationLayer | None:
+    """The population layer ``--population`` names (warning about the rows it ignored), or
+    None: the boundaries' populations."""
+    if args.elderly_field and not args.population:
+        raise InputError("--elderly-field needs --population (a layer with residents aged "
+                         "60+)")
+    if not args.population:
+        return None
+    from geo.data.population_io import read_population  # tobler/rasterio load only when given
+
+    layer = read_population(args.population, field=args.population_field,
+                            elderly_field=args.elderly_field)
+    warn({f"{args.population}: {reason} (ignored)": count
+          for reason, count in layer.ignored.items()})
+    return layer
 
 
 def targets_of(args: argparse.Namespace) -> Targets:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from commands.common import add_input_options, add_json_format, inputs
+from commands.common import (
+    add_input_options,
+    add_json_format,
+    inputs,
+    population_layer,
+    walking_network,
+)
 from geo.engine.coverage import compute_coverage
 from geo.model.errors import InputError
 from geo.plan.json_output import coverage_to_dict
@@ -28,9 +34,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     coverage.add_argument("--scheduler", metavar="ADDRESS",
                           help="with --engine dask: the scheduler to use, e.g. tcp://host:8786 "
                                "(default: a local cluster of 2 workers)")
-    coverage.add_argument("--network", metavar="FILE",
-                          help="walking network (GraphML, or GeoPackage/GeoJSON/Shapefile of "
-                               "line edges): distances along it instead of straight lines")
     coverage.set_defaults(run=run_coverage)
     suggest = commands.add_parser(
         "suggest", help="propose K sites that cover the most residents not yet covered",
@@ -48,8 +51,9 @@ def run_coverage(args: argparse.Namespace) -> dict:
     """Read the inputs named by ``args`` and compute the coverage JSON."""
     if args.scheduler and args.engine != "dask":
         raise InputError("--scheduler needs --engine dask")
-    if args.network and args.engine == "dask":
-        raise InputError("--network works with the local engine only")
+    for option in ("network", "population"):
+        if getattr(args, option) and args.engine == "dask":
+            raise InputError(f"--{option} works with the local engine only")
     streets, facilities, targets, _ = inputs(args)
     if args.engine == "dask":
         # dask loads only for this engine, so the CLI starts fast without it
@@ -60,17 +64,9 @@ def run_coverage(args: argparse.Namespace) -> dict:
                                            resolution=args.resolution, client=client)
     else:
         result = compute_coverage(streets, facilities, targets, resolution=args.resolution,
-                                  network=_network(args.network))
+                                  network=walking_network(args),
+                                  population=population_layer(args))
     return coverage_to_dict(result)
-
-
-def _network(path: str | None):
-    """The walking network file ``--network`` names, or None (straight lines)."""
-    if not path:
-        return None
-    from geo.data.network_io import read_network  # networkx loads only when a network is given
-
-    return read_network(path)
 
 
 def run_suggest(args: argparse.Namespace) -> dict:
@@ -80,6 +76,7 @@ def run_suggest(args: argparse.Namespace) -> dict:
         raise InputError(f"suggest: unknown category {args.category!r} "
                          f"(known: {', '.join(targets.keys())})")
     result = compute_coverage(streets, facilities, targets, resolution=args.resolution,
-                              categories=[args.category])
+                              categories=[args.category], network=walking_network(args),
+                              population=population_layer(args))
     sites = suggest_sites(result, category=args.category, k=args.k, code=args.street)
     return sites_to_dict(sites, category=args.category, resolution=result.resolution)

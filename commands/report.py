@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from commands.common import add_input_options, inputs, output_dir, progress_bar
+from commands.common import (
+    add_input_options,
+    inputs,
+    output_dir,
+    population_layer,
+    progress_bar,
+    walking_network,
+)
 from geo.engine.coverage import compute_coverage
 from geo.model.config import REPORT_FORMATS
 from geo.model.errors import InputError
@@ -54,12 +61,15 @@ def run_report(args: argparse.Namespace) -> list[str]:
     if args.street and args.street not in codes:
         raise InputError(f"--street: unknown street code {args.street!r} "
                          f"(known: {', '.join(codes)})")
-    result = compute_coverage(streets, facilities, targets, resolution=args.resolution)
+    network, population = walking_network(args), population_layer(args)
+    result = compute_coverage(streets, facilities, targets, resolution=args.resolution,
+                              network=network, population=population)
     baseline = None
     if args.scenario:
         plain_streets, plain_facilities, plain_targets, _ = inputs(args, with_scenario=False)
         baseline = compute_coverage(plain_streets, plain_facilities, plain_targets,
-                                    resolution=args.resolution)
+                                    resolution=args.resolution, network=network,
+                                    population=population)
     inputs_ = ReportInputs(result=result, facilities=facilities, targets=targets,
                            baseline=baseline,
                            scenario=Path(args.scenario).stem if args.scenario else "",

@@ -148,21 +148,29 @@ def test_unknown_population_gives_equal_weights_and_null_output(two_streets, tar
     assert first["population"] is None
     market = first["coverage"]["market"]
     assert market["covered_population_share"] == pytest.approx(market["covered_cell_share"])
+    assert market["judged_on"] == "area"
+    assert out["population"] == {"basis": "area", "input": None, "assigned": None,
+                                 "outside": None}
 
 
 def test_json_shape_is_the_cli_contract(two_street_result):
     out = coverage_to_dict(two_street_result)
-    assert list(out) == ["resolution", "streets"]
+    assert list(out) == ["resolution", "distance", "detour_factor", "unreachable_cells",
+                         "population", "streets"]
     assert out["resolution"] == 10
+    assert (out["distance"], out["detour_factor"], out["unreachable_cells"]) == ("straight", 1, 0)
+    assert out["population"] == {"basis": "residents", "input": 4000, "assigned": 4000,
+                                 "outside": 0}
     assert [s["code"] for s in out["streets"]] == ["310105900001", "310105900002"]
     street = out["streets"][0]
-    assert list(street) == ["code", "name", "cells", "population", "coverage"]
+    assert list(street) == ["code", "name", "cells", "population", "unreachable_cells",
+                            "coverage"]
     assert street["name"] == "甲街道"
     assert street["population"] == 1000
     assert list(street["coverage"]) == ["market", "parking"]
     assert list(street["coverage"]["market"]) == [
         "radius_m", "facilities", "covered_cells", "covered_cell_share",
-        "covered_population_share", "target_share", "meets_target"]
+        "covered_population_share", "target_share", "judged_on", "meets_target"]
     assert street["coverage"]["market"]["radius_m"] == 300
     assert street["coverage"]["market"]["meets_target"] is False
 
@@ -181,7 +189,11 @@ def test_a_street_without_cells_has_null_shares(two_streets, targets):
     assert row["cells"] == 0
     assert pd.isna(row["covered_population_share"])
     assert row["meets_target"] is pd.NA
-    assert coverage_to_dict(result)["streets"][2]["coverage"]["market"]["meets_target"] is None
+    out = coverage_to_dict(result)
+    assert out["streets"][2]["coverage"]["market"]["meets_target"] is None
+    # its residents live on no cell: reported, not dropped
+    assert out["population"] == {"basis": "residents", "input": 5000, "assigned": 4000,
+                                 "outside": 1000}
 
 
 def test_category_without_a_target_is_refused(two_streets, targets):
