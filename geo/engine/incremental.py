@@ -28,8 +28,8 @@ from geo.model.errors import InputError
 __all__ = [
     "CategoryState",
     "GridNearest",
-    "grid_snap",
     "cell_coverage_frame",
+    "grid_snap",
     "nearest_by_category",
     "nearest_in_blocks",
     "nearest_on_grid",

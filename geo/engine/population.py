@@ -145,6 +145,9 @@ def _add_polygons(grid: Grid, polygons: gpd.GeoDataFrame, sums: dict[str, np.nda
     source = gpd.GeoDataFrame(polygons[list(sums)].astype(float).fillna(0.0),
                               geometry=polygons.geometry.to_numpy(),
                               crs=polygons.crs).to_crs(METRIC_CRS)
-    shared = area_interpolate(source, hexagons, extensive_variables=list(sums))
+    # allocate_total=False: a polygon's value times the share of its area each hexagon
+    # overlaps, so what no hexagon overlaps stays out (and is reported as outside)
+    shared = area_interpolate(source, hexagons, extensive_variables=list(sums),
+                              allocate_total=False)
     for column, total in sums.items():
         total += shared[column].to_numpy(dtype=float)

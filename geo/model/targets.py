@@ -115,8 +115,8 @@ def _category_problems(key: str, table: Any, *, default_share: Any) -> list[str]
                         f"got {share!r}")
     weight = table.get("weight", "residents")
     if weight not in WEIGHTS:
-        problems.append(f"[categories.{key}] weight must be one of {', '.join(map(repr, WEIGHTS))}, "
-                        f"got {weight!r}")
+        known = ", ".join(map(repr, WEIGHTS))
+        problems.append(f"[categories.{key}] weight must be one of {known}, got {weight!r}")
     return problems
 
 
