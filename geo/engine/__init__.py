@@ -46,6 +46,7 @@ _MODULES = {
     "incremental": (
         "CategoryState",
         "GridNearest",
+        "grid_snap",
         "cell_coverage_frame",
         "nearest_by_category",
         "nearest_in_blocks",
@@ -81,10 +82,17 @@ _MODULES = {
     "walk": (
         "cells_by_edge",
         "cells_reached",
+        "first_of_ties",
         "nearest_on_network",
         "network_nearest",
         "node_distances",
+        "seeded_distances",
+        "source_arcs",
         "walk_to_cells",
+    ),
+    "walk_edits": (
+        "WalkCategoryState",
+        "category_state",
     ),
     "sums": (
         "SHARE_TOLERANCE",

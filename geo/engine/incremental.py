@@ -271,14 +271,17 @@ class CategoryState:
         Facility positions, WGS-84 degrees.
     radius_m
         The category's radius in metres.
+    detour
+        Straight lines count this many times their length (the detour factor).
     """
 
     def __init__(self, grid: Grid, *, weight: np.ndarray, ids: Sequence[str], lon: np.ndarray,
-                 lat: np.ndarray, radius_m: float) -> None:
+                 lat: np.ndarray, radius_m: float, detour: float = 1.0) -> None:
         if len(weight) != len(grid):
             raise InputError(f"weight has {len(weight)} values for {len(grid)} cells")
         self.grid = grid
         self.radius_m = float(radius_m)
+        self.detour = float(detour)
         self.weight = np.asarray(weight, dtype=float)
         self.ids = [str(i) for i in ids]
         if len(set(self.ids)) != len(self.ids):
@@ -286,7 +289,8 @@ class CategoryState:
         self.slot = {fid: i for i, fid in enumerate(self.ids)}
         self.xy = metric_xy(lon, lat).reshape(-1, 2)
         self.active = np.ones(len(self.ids), dtype=bool)
-        self.distance, self.position = nearest_in_blocks(grid.xy, self.xy, blocks=grid.blocks)
+        self._tree: cKDTree | None = None
+        self.distance, self.position = self._all_nearest()
         self.covered = self.distance <= self.radius_m
         streets = len(grid.codes)
         self.cells = np.bincount(grid.street, minlength=streets)
@@ -295,7 +299,6 @@ class CategoryState:
                                          minlength=streets).astype(np.int64)
         self.covered_weight = np.bincount(grid.street, weights=self.weight * self.covered,
                                           minlength=streets)
-        self._tree: cKDTree | None = None
         self._stale = False
         grid.tree, grid.by_street  # noqa: B018  (built once per grid, before any edit)
 
@@ -344,12 +347,23 @@ class CategoryState:
             raise InputError(f"no open facility {facility_id!r}")
         return slot
 
+    def _all_nearest(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every cell's nearest open facility, computed afresh: distance in metres (inf when
+        none) and slot (-1 when none)."""
+        tree, slots = self._active_tree()
+        if tree is None:
+            return np.full(len(self.grid), np.inf), np.full(len(self.grid), -1, dtype=np.int64)
+        distance, position = nearest_in_blocks(self.grid.xy, self.xy[slots],
+                                               blocks=self.grid.blocks)
+        return distance * self.detour, np.where(position >= 0, slots[position], -1)
+
     def _near(self, point: np.ndarray) -> np.ndarray:
         """Cells within the radius of ``point`` (metres), with a little slack."""
-        reach = self.radius_m * (1 + 1e-9) + SLACK_M
+        reach = self.radius_m / self.detour * (1 + 1e-9) + SLACK_M
         return np.asarray(self.grid.tree.query_ball_point(point, reach), dtype=np.int64)
 
-    def _place(self, facility_id: str, point: np.ndarray) -> None:
+    def _new_slot(self, facility_id: str, point: np.ndarray) -> int:
+        """Book a new open facility at ``point`` (metres); its slot."""
         slot = len(self.ids)
         self.ids.append(facility_id)
         self.slot[facility_id] = slot
@@ -357,12 +371,16 @@ class CategoryState:
         self.active = np.append(self.active, True)
         self._tree = None
         self._stale = True  # uncovered cells farther away may now be nearest to it
+        return slot
+
+    def _place(self, facility_id: str, point: np.ndarray) -> None:
+        slot = self._new_slot(facility_id, point)
         cells = self._near(point)
         if len(cells) == 0:
             return
         dx = self.grid.xy[cells, 0] - point[0]
         dy = self.grid.xy[cells, 1] - point[1]
-        distance = np.sqrt(dx * dx + dy * dy)
+        distance = np.sqrt(dx * dx + dy * dy) * self.detour
         closer = distance < self.distance[cells]
         cells, distance = cells[closer], distance[closer]
         self.distance[cells] = distance
@@ -382,7 +400,7 @@ class CategoryState:
             self.distance[cells], self.position[cells] = np.inf, -1
         else:
             distance, position = _query(tree, self.grid.xy[cells])
-            self.distance[cells], self.position[cells] = distance, slots[position]
+            self.distance[cells], self.position[cells] = distance * self.detour, slots[position]
         self._set_covered(cells)
 
     def _set_covered(self, cells: np.ndarray) -> None:
@@ -436,7 +454,7 @@ class CategoryState:
                 self.distance[far], self.position[far] = np.inf, -1
             elif len(far):
                 distance, position = _query(tree, self.grid.xy[far])
-                self.distance[far], self.position[far] = distance, slots[position]
+                self.distance[far], self.position[far] = distance * self.detour, slots[position]
             self._stale = False
         return self.distance, self.position
 

@@ -21,23 +21,32 @@ from geo.engine.network import Snap, WalkingNetwork, snap_points, snap_xy, to_me
 __all__ = [
     "cells_by_edge",
     "cells_reached",
+    "first_of_ties",
     "nearest_on_network",
     "network_nearest",
     "node_distances",
+    "seeded_distances",
+    "source_arcs",
     "walk_to_cells",
 ]
 
 
-def _source_arcs(network: WalkingNetwork, sources: Snap,
+def source_arcs(network: WalkingNetwork, sources: Snap,
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """From each reachable source to both ends of its edge: (source position, node, metres
-    walked on arrival), the shorter of two arcs to one node (a self-loop's)."""
+    walked on arrival)."""
     position = np.flatnonzero(sources.reachable)
     edge = sources.edge[position]
     offset = sources.distance_m[position]
     src = np.concatenate([position, position])
     node = np.concatenate([network.edge_u[edge], network.edge_v[edge]])
     walked = np.concatenate([offset + sources.to_u[position], offset + sources.to_v[position]])
+    return src, node, walked
+
+
+def _shortest_seeds(src: np.ndarray, node: np.ndarray, walked: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of seeds from one source to one node, the shortest."""
     order = np.lexsort([walked, node, src])
     src, node, walked = src[order], node[order], walked[order]
     first = np.r_[True, (src[1:] != src[:-1]) | (node[1:] != node[:-1])][:len(src)]
@@ -53,13 +62,23 @@ def node_distances(network: WalkingNetwork, sources: Snap, *, limit: float = np.
     farther than ``limit`` metres). Of sources tying at a node, to the float, the lowest
     position.
     """
-    n = network.n_nodes
-    src, node, walked = _source_arcs(network, sources)
+    src, node, walked = source_arcs(network, sources)
+    return seeded_distances(network.arcs, network.n_nodes, src, node, walked, limit=limit)
+
+
+def seeded_distances(arcs: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
+                     src: np.ndarray, node: np.ndarray, walked: np.ndarray, *,
+                     limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Shortest walks over ``n`` nodes joined by ``arcs`` (from, to, metres; both directions
+    listed) from seeds: seed ``i`` arrives at ``node[i]`` having walked ``walked[i]`` metres on
+    behalf of source ``src[i]``. Returns (distance, source) per node, inf and -1 where no seed
+    reaches within ``limit``; ties to the lowest source."""
     if len(src) == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    src, node, walked = _shortest_seeds(src, node, walked)
     virtual, src_of = np.unique(src, return_inverse=True)
     k = len(virtual)
-    row, col, data = network.arcs
+    row, col, data = arcs
     graph = sp.csr_array((np.concatenate([data, walked]),
                           (np.concatenate([row, n + src_of]), np.concatenate([col, node]))),
                          shape=(n + k, n + k))
@@ -67,11 +86,12 @@ def node_distances(network: WalkingNetwork, sources: Snap, *, limit: float = np.
                                        min_only=True, return_predecessors=True, limit=limit)
     distance = distance[:n]
     rank = np.where(reached_by[:n] >= 0, virtual[np.maximum(reached_by[:n] - n, 0)], -1)
-    return distance, _first_of_ties(network, distance, rank, src, node, walked)
+    return distance, first_of_ties(arcs, distance, rank, src, node, walked)
 
 
-def _first_of_ties(network: WalkingNetwork, distance: np.ndarray, rank: np.ndarray,
-                   src: np.ndarray, node: np.ndarray, walked: np.ndarray) -> np.ndarray:
+def first_of_ties(arcs: tuple[np.ndarray, np.ndarray, np.ndarray], distance: np.ndarray,
+                  rank: np.ndarray, src: np.ndarray, node: np.ndarray,
+                  walked: np.ndarray) -> np.ndarray:
     """``rank`` lowered, where sources tie, to the lowest source position at that distance.
 
     A source reaches a node at its shortest distance exactly when a chain of tight arcs
@@ -81,7 +101,7 @@ def _first_of_ties(network: WalkingNetwork, distance: np.ndarray, rank: np.ndarr
     rank = rank.copy()
     tight_source = walked == distance[node]
     np.minimum.at(rank, node[tight_source], src[tight_source])
-    row, col, data = network.arcs
+    row, col, data = arcs
     tight = np.isfinite(distance[row]) & (distance[row] + data == distance[col])
     if not tight.any():
         return rank
