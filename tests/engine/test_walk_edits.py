@@ -73,8 +73,8 @@ def _assert_equal(state: WalkCategoryState, lonlat: dict) -> None:
     distance, position = state.nearest()
     expected, where = full.nearest()
     np.testing.assert_allclose(distance, expected, rtol=0, atol=1e-9)
-    named = np.array(state.ids + [None], dtype=object)[position]
-    assert named.tolist() == np.array(full.ids + [None], dtype=object)[where].tolist()
+    named = np.array([*state.ids, None], dtype=object)[position]
+    assert named.tolist() == np.array([*full.ids, None], dtype=object)[where].tolist()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
