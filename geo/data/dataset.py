@@ -14,6 +14,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.data.rules import normal_id
+from geo.engine.network import WalkingNetwork
+from geo.engine.population import PopulationLayer
 from geo.model.errors import InputError
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "prefix_ids",
     "with_boundaries",
     "with_facilities",
+    "with_network",
+    "with_population",
 ]
 
 #: The origin of a part that is the embedded demo data.
@@ -37,28 +41,40 @@ CLASHES_SHOWN = 10
 
 @dataclass(frozen=True)
 class Dataset:
-    """Streets and facilities in the data model (EPSG:4326) and the origin of each part.
+    """Streets and facilities in the data model (EPSG:4326), where residents live and the
+    walking network (None: the streets' populations, straight lines), and the origin of each
+    part.
 
     ``boundaries_origin`` is :data:`DEMO` or a description of the imported file;
-    ``facility_origins`` maps each category to the origins of its facilities.
+    ``facility_origins`` maps each category to the origins of its facilities;
+    ``population_origin`` and ``network_origin`` likewise ("" when there is none).
     """
 
     streets: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     boundaries_origin: str = DEMO
     facility_origins: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    population: PopulationLayer | None = None
+    network: WalkingNetwork | None = None
+    population_origin: str = ""
+    network_origin: str = ""
 
     @property
     def demo_parts(self) -> list[str]:
-        """The parts still holding demo data: ``"boundaries"`` and/or category keys."""
-        parts = ["boundaries"] if self.boundaries_origin == DEMO else []
+        """The parts still holding demo data: ``"boundaries"``, ``"population"``,
+        ``"network"`` and/or category keys."""
+        parts = [name for name, origin in (("boundaries", self.boundaries_origin),
+                                           ("population", self.population_origin),
+                                           ("network", self.network_origin))
+                 if origin == DEMO]
         return parts + [c for c, origins in self.facility_origins.items() if DEMO in origins]
 
     @property
     def all_demo(self) -> bool:
         """True while nothing has been imported: every part is the embedded demo."""
         return self.boundaries_origin == DEMO and all(
-            origins == (DEMO,) for origins in self.facility_origins.values())
+            origins == (DEMO,) for origins in self.facility_origins.values()) and all(
+            origin in (DEMO, "") for origin in (self.population_origin, self.network_origin))
 
     @property
     def is_demo(self) -> bool:
@@ -66,10 +82,14 @@ class Dataset:
         return bool(self.demo_parts)
 
 
-def demo_dataset(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> Dataset:
+def demo_dataset(streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *,
+                 population: PopulationLayer | None = None,
+                 network: WalkingNetwork | None = None) -> Dataset:
     """The embedded demo data as a dataset: every part's origin is :data:`DEMO`."""
     origins = {c: (DEMO,) for c in pd.unique(facilities["category"])}
-    return Dataset(streets, facilities, DEMO, origins)
+    return Dataset(streets, facilities, DEMO, origins, population=population, network=network,
+                   population_origin=DEMO if population is not None else "",
+                   network_origin=DEMO if network is not None else "")
 
 
 def prefix_ids(facilities: gpd.GeoDataFrame, prefix: str) -> gpd.GeoDataFrame:
@@ -141,3 +161,15 @@ def with_boundaries(dataset: Dataset, streets: gpd.GeoDataFrame, *, origin: str)
     if len(streets) == 0:
         raise InputError("no streets: there is nothing to import")
     return replace(dataset, streets=streets, boundaries_origin=origin)
+
+
+def with_population(dataset: Dataset, layer: PopulationLayer | None, *, origin: str) -> Dataset:
+    """``dataset`` with where residents live replaced by ``layer`` (None: the streets'
+    populations again)."""
+    return replace(dataset, population=layer,
+                   population_origin=origin if layer is not None else "")
+
+
+def with_network(dataset: Dataset, network: WalkingNetwork | None, *, origin: str) -> Dataset:
+    """``dataset`` with its walking network replaced by ``network`` (None: straight lines)."""
+    return replace(dataset, network=network, network_origin=origin if network is not None else "")

@@ -32,6 +32,8 @@ import pyogrio
 from geo.data.audit import AuditLog, checked
 from geo.data.dataset import DEMO, Dataset, demo_dataset
 from geo.data.io import read_demo
+from geo.data.network_io import network_bytes, network_from_bytes, read_network
+from geo.data.population_io import population_bytes, population_from_bytes, read_population
 from geo.data.schema import BOUNDARY_COLUMNS, normalize_facilities
 from geo.data.sqlite import StoreError, prepare_folder, sqlite_connection, write_transaction
 from geo.model import config
@@ -44,6 +46,7 @@ __all__ = [
     "StaleVersion",
     "VersionInfo",
     "change_summary",
+    "embedded_demo",
     "versions_kept",
 ]
 
@@ -61,9 +64,14 @@ CREATE TABLE IF NOT EXISTS versions (
     summary TEXT NOT NULL,
     origins TEXT NOT NULL,
     streets TEXT NOT NULL REFERENCES layers(key),
-    facilities TEXT NOT NULL REFERENCES layers(key)
+    facilities TEXT NOT NULL REFERENCES layers(key),
+    population TEXT REFERENCES layers(key),
+    network TEXT REFERENCES layers(key)
 );
 """
+#: Columns added to ``versions`` after its first release: (name, declaration).
+_ADDED_COLUMNS = (("population", "TEXT REFERENCES layers(key)"),
+                  ("network", "TEXT REFERENCES layers(key)"))
 
 
 class StaleVersion(InputError):
@@ -129,7 +137,20 @@ def change_summary(before: Dataset, after: Dataset, *, action: str, detail: str 
     summary = {"action": action, "detail": detail, "categories": changes}
     if streets_changed:
         summary["boundaries"] = {"before": len(before.streets), "after": len(after.streets)}
+    for part, size in (("population", _residents), ("network", _edges)):
+        old, new = getattr(before, part), getattr(after, part)
+        if (old is None) != (new is None) or (getattr(before, f"{part}_origin")
+                                              != getattr(after, f"{part}_origin")):
+            summary[part] = {"before": size(old), "after": size(new)}
     return summary
+
+
+def _residents(layer: object) -> float | None:
+    return None if layer is None else round(layer.total(), 1)
+
+
+def _edges(network: object) -> int | None:
+    return None if network is None else network.n_edges
 
 
 def _changed_rows(before: pd.DataFrame, after: pd.DataFrame, category: str) -> int:
@@ -151,7 +172,10 @@ def _now() -> str:
 def _payload(frame: gpd.GeoDataFrame) -> tuple[str, bytes]:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
-    data = buffer.getvalue()
+    return _hashed(buffer.getvalue())
+
+
+def _hashed(data: bytes) -> tuple[str, bytes]:
     return hashlib.sha256(data).hexdigest(), data
 
 
@@ -161,8 +185,25 @@ def _frame(data: bytes) -> gpd.GeoDataFrame:
 
 def _origins_json(dataset: Dataset) -> str:
     return json.dumps({"boundaries": dataset.boundaries_origin,
-                       "facilities": {c: list(o) for c, o in dataset.facility_origins.items()}},
+                       "facilities": {c: list(o) for c, o in dataset.facility_origins.items()},
+                       "population": dataset.population_origin,
+                       "elderly": bool(dataset.population is not None
+                                       and dataset.population.has_elderly),
+                       "network": dataset.network_origin},
                       ensure_ascii=False)
+
+
+def embedded_demo(targets: Targets) -> Dataset:
+    """The embedded demo dataset: streets, facilities, and where the demo's files are there,
+    its residential areas and walking network (authored approximations, not official data)."""
+    streets, facilities = read_demo(targets)
+    population = network = None
+    if config.DEMO_POPULATION.is_file():
+        population = read_population(config.DEMO_POPULATION, field="population",
+                                     elderly_field="elderly")
+    if config.DEMO_NETWORK.is_file():
+        network = read_network(config.DEMO_NETWORK)
+    return demo_dataset(streets, facilities, population=population, network=network)
 
 
 class DatasetStore:
@@ -190,6 +231,14 @@ class DatasetStore:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            present = self._columns(conn)
+            for name, declaration in _ADDED_COLUMNS:
+                if name not in present:
+                    conn.execute(f"ALTER TABLE versions ADD COLUMN {name} {declaration}")
+
+    @staticmethod
+    def _columns(conn: sqlite3.Connection) -> set[str]:
+        return {row[1] for row in conn.execute("PRAGMA table_info(versions)")}
 
     def __repr__(self) -> str:
         return f"DatasetStore({str(self.path)!r})"
@@ -262,14 +311,19 @@ class DatasetStore:
         """
         number = self.current_version() if version is None else version
         if number == 0:
-            return demo_dataset(*read_demo(targets))
+            return embedded_demo(targets)
         row = None
         if 0 < number < 2**63:  # SQLite's integers; a larger number is no version either
             with self._connect() as conn:
-                row = conn.execute("SELECT origins, s.payload, f.payload FROM versions "
+                extra = [c for c, _ in _ADDED_COLUMNS if c in self._columns(conn)]
+                joins = "".join(f" LEFT JOIN layers {c[0]}x ON {c[0]}x.key = versions.{c}"
+                                for c in extra)
+                picked = "".join(f", {c[0]}x.payload" for c in extra)
+                row = conn.execute("SELECT origins, s.payload, f.payload" + picked
+                                   + " FROM versions "
                                    "JOIN layers s ON s.key = versions.streets "
-                                   "JOIN layers f ON f.key = versions.facilities "
-                                   "WHERE version = ?", (number,)).fetchone()
+                                   "JOIN layers f ON f.key = versions.facilities" + joins
+                                   + " WHERE version = ?", (number,)).fetchone()
         if row is None:
             raise InputError(f"dataset version {number} is not kept (kept: "
                              f"{', '.join(str(v.version) for v in self.versions()) or 'none'})")
@@ -282,17 +336,30 @@ class DatasetStore:
             streets, facilities = _frame(row[1]), _frame(row[2])
         except Exception as exc:  # JSON, Arrow, geometry and shape errors mean damaged data
             raise InputError(f"{source}: cannot be read ({type(exc).__name__}: {exc})") from None
+        extra = dict(zip([c for c, _ in _ADDED_COLUMNS], row[3:], strict=False))
+        population = (population_from_bytes(extra["population"],
+                                            has_elderly=bool(origins.get("elderly")),
+                                            source=f"{source}: population")
+                      if extra.get("population") else None)
+        network = (network_from_bytes(extra["network"], source=f"{source}: walking network")
+                   if extra.get("network") else None)
         facilities = normalize_facilities(
             facilities, known_categories=known_categories or targets.keys(), source=source,
             first_row=1, row_noun="facility")
-        return Dataset(streets, facilities, boundaries_origin, facility_origins)
+        return Dataset(streets, facilities, boundaries_origin, facility_origins,
+                       population=population, network=network,
+                       population_origin=str(origins.get("population") or "")
+                       if population is not None else "",
+                       network_origin=str(origins.get("network") or "")
+                       if network is not None else "")
 
     # -- writing ---------------------------------------------------------------------------
 
     def _prune(self, conn: sqlite3.Connection, newest: int) -> None:
         conn.execute("DELETE FROM versions WHERE version <= ?", (newest - versions_kept(),))
-        conn.execute("DELETE FROM layers WHERE key NOT IN (SELECT streets FROM versions) "
-                     "AND key NOT IN (SELECT facilities FROM versions)")
+        kept = " AND ".join(f"key NOT IN (SELECT {c} FROM versions WHERE {c} IS NOT NULL)"
+                            for c in ("streets", "facilities", "population", "network"))
+        conn.execute(f"DELETE FROM layers WHERE {kept}")
 
     def migrate_legacy(self, legacy: Path, targets: Targets, *, user: str) -> int | None:
         """Store the single ``dataset.gpkg`` of earlier releases as a version when none is
@@ -317,7 +384,7 @@ class DatasetStore:
                           facilities, origins["boundaries"],
                           {c: tuple(o) for c, o in origins["facilities"].items()})
         number = self._store(dataset, base_version=0, user=user, summary=change_summary(
-            demo_dataset(*read_demo(targets)), dataset, action="migrate",
+            embedded_demo(targets), dataset, action="migrate",
             detail=legacy.name))
         legacy.rename(legacy.with_name(legacy.name + ".migrated"))
         return number
@@ -359,6 +426,10 @@ class DatasetStore:
         is newest, for a rollback or a restore, which do not build on the data)."""
         keys_frames = (dataset.streets[BOUNDARY_COLUMNS], dataset.facilities)
         payloads = [_payload(gpd.GeoDataFrame(frame)) for frame in keys_frames]
+        optional = [_hashed(population_bytes(dataset.population))
+                    if dataset.population is not None else None,
+                    _hashed(network_bytes(dataset.network))
+                    if dataset.network is not None else None]
         self._create()
         with self._connect() as conn, write_transaction(conn):
             current = self._current(conn)
@@ -373,9 +444,16 @@ class DatasetStore:
                              "payload = excluded.payload WHERE payload != excluded.payload",
                              (key, len(frame), data))
                 keys.append(key)
+            for stored in optional:
+                if stored is not None:
+                    conn.execute("INSERT INTO layers (key, rows, payload) VALUES (?, 0, ?) "
+                                 "ON CONFLICT(key) DO UPDATE SET payload = excluded.payload "
+                                 "WHERE payload != excluded.payload", stored)
+                keys.append(stored[0] if stored is not None else None)
             number = current + 1
             conn.execute("INSERT INTO versions (version, created, user, summary, origins, "
-                         "streets, facilities) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         "streets, facilities, population, network) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (number, _now(), user, json.dumps(dict(summary), ensure_ascii=False),
                           _origins_json(dataset), *keys))
             self._prune(conn, number)
@@ -414,7 +492,7 @@ class DatasetStore:
         cannot use is set aside first (see :meth:`set_aside`). :class:`Refused` when ``who``
         may not restore (nothing is changed)."""
         checked(self.audit, who, Action.RESTORE, object="dataset")
-        demo = demo_dataset(*read_demo(targets))
+        demo = embedded_demo(targets)
         try:
             self.current_version()
         except StoreError:

@@ -6,6 +6,7 @@ distances along it are in :mod:`geo.engine.network`.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,7 +17,7 @@ import pyogrio
 import shapely
 
 from geo.data.files import unpacked
-from geo.engine.network import WalkingNetwork, build_network
+from geo.engine.network import Segments, WalkingNetwork, build_network
 from geo.model.config import METRIC_CRS, STORAGE_CRS
 from geo.model.errors import InputError, raise_if_problems
 
@@ -24,6 +25,8 @@ __all__ = [
     "ENDPOINT_DECIMALS",
     "GRAPHML_SUFFIXES",
     "VECTOR_SUFFIXES",
+    "network_bytes",
+    "network_from_bytes",
     "network_from_graph",
     "read_edges_file",
     "read_graphml",
@@ -235,3 +238,40 @@ def _edges_file_problems(frame: gpd.GeoDataFrame) -> list[str]:
     for row in np.flatnonzero(wrong.to_numpy()).tolist():
         problems.append(f"row {row}: geometry is a {types.iloc[row]}, not a LineString")
     return problems
+
+
+#: The arrays a stored network is made of (see :func:`network_bytes`).
+_STORED = ("node_ids", "xy", "edge_u", "edge_v", "edge_length", "seg_a", "seg_b", "seg_edge",
+           "seg_start", "line_length", "max_snap_m")
+
+
+def network_bytes(network: WalkingNetwork) -> bytes:
+    """``network`` as bytes to store (numpy arrays in an ``.npz``, nothing pickled)."""
+    pieces = network.segments
+    buffer = io.BytesIO()
+    np.savez(buffer, node_ids=np.asarray(network.node_ids).astype(str), xy=network.xy,
+             edge_u=network.edge_u, edge_v=network.edge_v, edge_length=network.edge_length,
+             seg_a=pieces.a, seg_b=pieces.b, seg_edge=pieces.edge, seg_start=pieces.start,
+             line_length=pieces.line_length, max_snap_m=np.array(network.max_snap_m))
+    return buffer.getvalue()
+
+
+def network_from_bytes(data: bytes, *, source: str = "stored walking network") -> WalkingNetwork:
+    """The network :func:`network_bytes` stored.
+
+    Raises
+    ------
+    InputError
+        When the bytes are not such a network.
+    """
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            stored = {name: arrays[name] for name in _STORED}
+    except Exception as exc:  # zip, format and key errors all mean damaged data
+        raise InputError(f"{source}: cannot be read ({type(exc).__name__}: {exc})") from None
+    return WalkingNetwork(
+        node_ids=stored["node_ids"], xy=stored["xy"], edge_u=stored["edge_u"],
+        edge_v=stored["edge_v"], edge_length=stored["edge_length"],
+        segments=Segments(a=stored["seg_a"], b=stored["seg_b"], edge=stored["seg_edge"],
+                          start=stored["seg_start"], line_length=stored["line_length"]),
+        max_snap_m=float(stored["max_snap_m"]))

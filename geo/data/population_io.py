@@ -8,6 +8,7 @@ the values reach the cells is :mod:`geo.engine.population`.
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from geo.model.errors import InputError, raise_if_problems
 __all__ = [
     "DEFAULT_POPULATION_FIELD",
     "RASTER_SUFFIXES",
+    "population_bytes",
+    "population_from_bytes",
     "read_population",
 ]
 
@@ -177,3 +180,39 @@ def _no_polygons() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"residents": pd.Series(dtype=float),
                              "elderly": pd.Series(dtype=float)},
                             geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+def population_bytes(layer: PopulationLayer) -> bytes:
+    """``layer`` as bytes to store: one GeoParquet of its polygons and points (EPSG:4326)."""
+    points = gpd.GeoDataFrame(
+        layer.points[["residents", "elderly"]],
+        geometry=gpd.points_from_xy(layer.points["lon"], layer.points["lat"]), crs=STORAGE_CRS)
+    frame = pd.concat([layer.polygons[["residents", "elderly", "geometry"]], points],
+                      ignore_index=True)
+    buffer = io.BytesIO()
+    gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def population_from_bytes(data: bytes, *, has_elderly: bool, source: str) -> PopulationLayer:
+    """The layer :func:`population_bytes` stored.
+
+    Raises
+    ------
+    InputError
+        When the bytes are not such a layer.
+    """
+    try:
+        frame = gpd.read_parquet(io.BytesIO(data))
+        areas = frame.geom_type.isin(list(POLYGON_TYPES)).to_numpy()
+        points = frame[~areas]
+        layer = PopulationLayer(
+            polygons=frame[areas].reset_index(drop=True),
+            points=pd.DataFrame({"lon": points.geometry.x.to_numpy(),
+                                 "lat": points.geometry.y.to_numpy(),
+                                 "residents": points["residents"].to_numpy(dtype=float),
+                                 "elderly": points["elderly"].to_numpy(dtype=float)}),
+            has_elderly=has_elderly, source=source, ignored={})
+    except Exception as exc:  # Arrow, geometry and key errors all mean damaged data
+        raise InputError(f"{source}: cannot be read ({type(exc).__name__}: {exc})") from None
+    return layer

@@ -26,6 +26,7 @@ from geo.model.errors import InputError, raise_if_problems
 __all__ = [
     "DEFAULT_MAX_SNAP_M",
     "SNAP_DECIMALS",
+    "Segments",
     "Snap",
     "WalkingNetwork",
     "build_network",

@@ -18,6 +18,8 @@ __all__ = [
     "DATA_DIR",
     "DEFAULT_RESOLUTION",
     "DEMO_BOUNDARIES",
+    "DEMO_NETWORK",
+    "DEMO_POPULATION",
     "DEMO_FACILITY_FILES",
     "FACILITIES_DIR",
     "FACILITY_STATUSES",
@@ -75,6 +77,9 @@ CHANGNING_MAX_COLUMNS = 200
 CHANGNING_MAX_UNPACKED_MB = 200
 
 DEMO_BOUNDARIES = BOUNDARIES_DIR / "changning_streets_demo.geojson"
+#: The demo's residential areas (residents and 60+ counts) and walking network.
+DEMO_POPULATION = DATA_DIR / "population" / "changning_residents_demo.geojson"
+DEMO_NETWORK = DATA_DIR / "network" / "changning_walk_demo.geojson"
 #: One demo file a category, in the order the app lists them.
 DEMO_FACILITY_FILES = {
     "charger": FACILITIES_DIR / "chargers_demo.csv",

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -215,3 +216,83 @@ def test_saves_killed_at_any_moment_leave_the_old_or_the_new_version(tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("killed")) == []
+
+
+# --- where residents live and the walking network, versioned with the data ---------------------
+
+def _layer_and_network():
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from geo.engine.network import build_network
+    from geo.engine.population import PopulationLayer
+    from geo.model.config import STORAGE_CRS
+    from tests.conftest import ORIGIN_X, ORIGIN_Y, metric_to_lonlat
+
+    lon, lat = metric_to_lonlat([100.0, 200.0], [100.0, 300.0])
+    layer = PopulationLayer(
+        polygons=gpd.GeoDataFrame({"residents": [600.0], "elderly": [150.0]},
+                                  geometry=[shapely.box(lon[0], lat[0], lon[1], lat[1])],
+                                  crs=STORAGE_CRS),
+        points=pd.DataFrame({"lon": [lon[1]], "lat": [lat[1]], "residents": [40.0],
+                             "elderly": [10.0]}),
+        has_elderly=True, source="居委.gpkg", ignored={})
+    network = build_network(
+        pd.DataFrame({"id": ["a", "b", "c"], "x": ORIGIN_X + np.array([0.0, 500, 500]),
+                      "y": ORIGIN_Y + np.array([0.0, 0, 400])}),
+        pd.DataFrame({"u": ["a", "b"], "v": ["b", "c"], "length": [np.nan, 450.0],
+                      "geometry": [None, shapely.LineString([(ORIGIN_X + 500, ORIGIN_Y),
+                                                             (ORIGIN_X + 600, ORIGIN_Y + 200),
+                                                             (ORIGIN_X + 500, ORIGIN_Y + 400)])]}),
+        max_snap_m=80.0)
+    return layer, network
+
+
+def test_population_and_network_are_stored_with_the_version(store, targets, base):
+    from geo.data.dataset import with_network, with_population
+    from geo.engine.network import snap_xy
+
+    layer, network = _layer_and_network()
+    dataset = with_network(with_population(base, layer, origin="居委.gpkg"), network,
+                           origin="路网.graphml")
+    summary = change_summary(base, dataset, action="network", detail="路网.graphml")
+    assert summary["population"] == {"before": None, "after": 640.0}
+    assert summary["network"] == {"before": None, "after": 2}
+    assert _save(store, dataset, base=0) == 1
+    back = store.read(targets)
+    assert (back.population_origin, back.network_origin) == ("居委.gpkg", "路网.graphml")
+    assert back.population.has_elderly and back.population.total("elderly") == 160.0
+    pd.testing.assert_frame_equal(back.population.points, layer.points)
+    assert back.population.polygons.geometry.iloc[0].equals(layer.polygons.geometry.iloc[0])
+    assert back.network.max_snap_m == 80.0
+    assert back.network.edge_length.tolist() == network.edge_length.tolist()
+    probe = network.xy[1][None, :] + [[80.0, 150.0]]  # beside the bent edge b–c
+    again, before = snap_xy(back.network, probe), snap_xy(network, probe)
+    assert again.edge.tolist() == before.edge.tolist() == [1]
+    np.testing.assert_array_equal(again.to_u, before.to_u)
+    np.testing.assert_array_equal(again.distance_m, before.distance_m)
+    # dropping the network is a new version; the one before still has it
+    assert _save(store, with_network(back, None, origin=""), base=1) == 2
+    assert store.read(targets).network is None
+    assert store.read(targets, version=1).network is not None
+
+
+def test_a_store_from_before_networks_reads_and_takes_them(tmp_path, targets, base):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:  # the versions table as the first release made it
+        conn.executescript("""
+            CREATE TABLE layers (key TEXT PRIMARY KEY, rows INTEGER NOT NULL,
+                                 payload BLOB NOT NULL);
+            CREATE TABLE versions (version INTEGER PRIMARY KEY, created TEXT NOT NULL,
+                user TEXT NOT NULL, summary TEXT NOT NULL, origins TEXT NOT NULL,
+                streets TEXT NOT NULL REFERENCES layers(key),
+                facilities TEXT NOT NULL REFERENCES layers(key));""")
+    old = DatasetStore(path)
+    assert old.current_version() == 0
+    from geo.data.dataset import with_network
+
+    _, network = _layer_and_network()
+    assert _save(old, with_network(base, network, origin="路网.gpkg"), base=0) == 1
+    assert old.read(targets).network.n_edges == 2
+    assert old.read(targets).population is None
