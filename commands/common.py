@@ -123,12 +123,25 @@ def labels_of(targets: Targets) -> dict[str, str]:
     return {k: targets[k].label("zh") for k in targets.keys()}
 
 
+#: The datasets this process read: (store file, version) → dataset.
+_READ: dict[tuple[str, int], Dataset] = {}
+
+
 def current_dataset(targets: Targets, store: DatasetStore | None = None) -> Dataset:
     """The newest dataset version (the embedded demo when none is stored), after moving an
-    earlier release's ``dataset.gpkg`` in."""
+    earlier release's ``dataset.gpkg`` in; read once a process."""
     store = store or DatasetStore()
     store.migrate_legacy(DATASET_FILE, targets, user=current_user())
-    return store.read(targets)
+    key = (str(store.path), store.current_version())
+    if key not in _READ:
+        _READ[key] = store.read(targets, version=key[1])
+    return _READ[key]
+
+
+def _uses_dataset(args: argparse.Namespace) -> bool:
+    """Whether the command reads the current dataset (not both boundaries and facilities
+    given as files)."""
+    return not (args.boundaries and args.facilities)
 
 
 def inputs(args: argparse.Namespace, *, with_scenario: bool = True
@@ -163,26 +176,30 @@ def inputs(args: argparse.Namespace, *, with_scenario: bool = True
 
 
 def walking_network(args: argparse.Namespace) -> WalkingNetwork | None:
-    """The walking network ``--network`` names (with ``--max-snap``), or None: straight
-    lines."""
-    if args.max_snap is not None and not args.network:
-        raise InputError("--max-snap needs --network")
-    if not args.network:
-        return None
-    from geo.data.network_io import read_network  # networkx loads only when a network is given
+    """The walking network ``--network`` names, else the current dataset's (with
+    ``--max-snap``), or None: straight lines."""
+    if args.network:
+        from geo.data.network_io import read_network  # networkx loads only when one is given
 
-    network = read_network(args.network)
+        network = read_network(args.network)
+    else:
+        network = current_dataset(targets_of(args)).network if _uses_dataset(args) else None
+    if args.max_snap is not None and network is None:
+        raise InputError("--max-snap needs a walking network (--network, or one in the "
+                         "dataset)")
     return network.with_max_snap(args.max_snap) if args.max_snap is not None else network
 
 
 def population_layer(args: argparse.Namespace) -> PopulationLayer | None:
-    """The population layer ``--population`` names (warning about the rows it ignored), or
-    None: the boundaries' populations."""
+    """The population layer ``--population`` names (warning about the rows it ignored), else
+    the current dataset's, or None: the boundaries' populations."""
     if args.elderly_field and not args.population:
         raise InputError("--elderly-field needs --population (a layer with residents aged "
                          "60+)")
     if not args.population:
-        return None
+        if args.population_field and args.boundaries:
+            return None  # the boundaries' own field, as it always was
+        return current_dataset(targets_of(args)).population if _uses_dataset(args) else None
     from geo.data.population_io import read_population  # tobler/rasterio load only when given
 
     layer = read_population(args.population, field=args.population_field,

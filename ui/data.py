@@ -108,7 +108,8 @@ def load_inputs() -> tuple[Targets, gpd.GeoDataFrame, gpd.GeoDataFrame]:
 def _coverage(resolution: int, version: Version) -> CoverageResult:
     dataset = _dataset(version)
     return compute_coverage(dataset.streets, dataset.facilities, _targets(version[2]),
-                            resolution=resolution)
+                            resolution=resolution, network=dataset.network,
+                            population=dataset.population)
 
 
 def load_coverage(resolution: int) -> CoverageResult:

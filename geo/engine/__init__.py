@@ -89,6 +89,7 @@ _MODULES = {
         "seeded_distances",
         "source_arcs",
         "walk_to_cells",
+        "walks_within",
     ),
     "walk_edits": (
         "WalkCategoryState",

@@ -28,6 +28,7 @@ __all__ = [
     "seeded_distances",
     "source_arcs",
     "walk_to_cells",
+    "walks_within",
 ]
 
 
@@ -248,3 +249,39 @@ def network_nearest(cells: pd.DataFrame, facilities: pd.DataFrame, network: Walk
     distance, position = nearest_on_network(network, cell_snap,
                                             to_metric(facilities["lon"], facilities["lat"]))
     return nearest_frame(cells.index, facilities, distance, position)
+
+
+def walks_within(network: WalkingNetwork, sources: Snap, targets: Snap, *,
+                 radius_m: float) -> sp.csr_array:
+    """Which ``targets`` each of ``sources`` reaches on foot within ``radius_m`` metres: a
+    boolean (sources, targets) matrix (attachment distances included, see the module)."""
+    shape = (len(sources.edge), len(targets.edge))
+    on = np.flatnonzero(sources.reachable)
+    if 0 in shape or len(on) == 0:
+        return sp.csr_array(shape, dtype=bool)
+    n = network.n_nodes
+    by_edge = cells_by_edge(network, targets)
+    chunk = max(1, int(2e7 // max(n, 1)) // 2)
+    rows, cols = [], []
+    for start in range(0, len(on), chunk):
+        part = on[start:start + chunk]
+        edge = sources.edge[part]
+        ends = np.concatenate([network.edge_u[edge], network.edge_v[edge]])
+        walked = dijkstra(network.adjacency, directed=True, indices=ends, limit=radius_m)
+        for i, s in enumerate(part):
+            one = sources.take(np.array([s]))
+            node_distance = np.minimum(walked[i] + sources.to_u[s],
+                                       walked[len(part) + i] + sources.to_v[s])
+            node_distance = node_distance + sources.distance_m[s]
+            near = node_distance <= radius_m
+            node_distance = np.where(near, node_distance, np.inf)
+            touched = near[network.edge_u] | near[network.edge_v]
+            touched[sources.edge[s]] = True
+            candidates = np.unique(by_edge[np.flatnonzero(touched)].indices)
+            distance, _ = walk_to_cells(network, targets.take(candidates), one,
+                                        node_distance, np.where(near, 0, -1))
+            hit = candidates[distance <= radius_m]
+            rows.append(np.full(len(hit), s))
+            cols.append(hit)
+    row, col = np.concatenate(rows), np.concatenate(cols)
+    return sp.csr_array((np.ones(len(row), dtype=bool), (row, col)), shape=shape)

@@ -2,9 +2,10 @@
 
 A greedy maximal covering over the analysis grid: the candidate sites are the H3 cell centres
 (WGS-84 degrees, EPSG:4326) and the demand is the category's uncovered cells, each weighing its
-residents. A site covers a cell when the straight line between their centres, in metres in the
-metric CRS (UTM 51N, see :func:`geo.engine.hexgrid.metric_xy`), is at most the category's radius,
-the same rule as :func:`geo.engine.coverage.cell_coverage`.
+residents. A site covers a cell when the walk between their centres along the result's walking
+network (see :mod:`geo.engine.walk`), or without one the straight line in metres in the metric
+CRS (UTM 51N, see :func:`geo.engine.hexgrid.metric_xy`) times the detour factor, is at most the
+category's radius: the same rule as :func:`geo.engine.coverage.cell_coverage`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
 from geo.engine.hexgrid import metric_xy
+from geo.engine.network import WalkingNetwork, snap_points
 from geo.engine.result import CoverageResult
+from geo.engine.walk import walks_within
 from geo.model.errors import raise_if_problems
 from geo.plan.json_output import json_number
 
@@ -76,7 +79,8 @@ def _demand(
     return rows.reset_index(drop=True), radius
 
 
-def coverage_matrix(candidates: pd.DataFrame, demand: pd.DataFrame, *, radius_m: float
+def coverage_matrix(candidates: pd.DataFrame, demand: pd.DataFrame, *, radius_m: float,
+                    network: WalkingNetwork | None = None, detour: float = 1.0
                     ) -> csr_matrix:
     """Which candidate covers which demand cell.
 
@@ -85,8 +89,9 @@ def coverage_matrix(candidates: pd.DataFrame, demand: pd.DataFrame, *, radius_m:
     candidates, demand
         ``lon``/``lat`` of cell centres, WGS-84 degrees.
     radius_m
-        Coverage radius in metres; a pair is covered when the straight-line distance between
-        the centres in the metric CRS (UTM 51N) is at most this.
+        Coverage radius in metres; a pair is covered when the walk along ``network`` between
+        the centres, or without one the straight-line distance in the metric CRS (UTM 51N)
+        times ``detour``, is at most this.
 
     Returns
     -------
@@ -95,8 +100,13 @@ def coverage_matrix(candidates: pd.DataFrame, demand: pd.DataFrame, *, radius_m:
     shape = (len(candidates), len(demand))
     if 0 in shape:
         return csr_matrix(shape, dtype=bool)
+    if network is not None:
+        return csr_matrix(walks_within(
+            network, snap_points(network, candidates["lon"], candidates["lat"]),
+            snap_points(network, demand["lon"], demand["lat"]), radius_m=radius_m))
     tree = cKDTree(metric_xy(demand["lon"], demand["lat"]))
-    hits = tree.query_ball_point(metric_xy(candidates["lon"], candidates["lat"]), r=radius_m)
+    hits = tree.query_ball_point(metric_xy(candidates["lon"], candidates["lat"]),
+                                 r=radius_m / detour)
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
     indptr = np.concatenate([[0], np.cumsum(counts)])
     indices = (np.concatenate([np.asarray(h, dtype=np.int64) for h in hits]) if indptr[-1]
@@ -179,7 +189,8 @@ def suggest_sites(result: CoverageResult, *, category: str, k: int, code: str | 
     if len(candidates) == 0 or len(demand) == 0:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EMPTY_DTYPES.items()})
     population = demand["population"].to_numpy(dtype=float)
-    matrix = coverage_matrix(candidates, demand, radius_m=radius)
+    matrix = coverage_matrix(candidates, demand, radius_m=radius, network=result.network,
+                             detour=result.detour_factor)
     picks = _greedy(matrix, np.nan_to_num(population, nan=1.0), k)
     chosen = candidates.iloc[[best for best, _ in picks]]
     return pd.DataFrame({

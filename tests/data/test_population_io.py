@@ -130,4 +130,4 @@ def test_cli_population_errors_exit_2_with_one_line(tmp_path):
     done = run_cli("coverage", "--elderly-field", "old", "--format", "json")
     assert (done.returncode, "--elderly-field needs --population" in done.stderr) == (2, True)
     done = run_cli("coverage", "--max-snap", "100", "--format", "json")
-    assert (done.returncode, "--max-snap needs --network" in done.stderr) == (2, True)
+    assert (done.returncode, "--max-snap needs a walking network" in done.stderr) == (2, True)

@@ -153,3 +153,45 @@ def test_cli_network_errors_exit_2(tmp_path, streets, targets):
     dask = run_cli(*common, "--network", files["network"], "--engine", "dask")
     assert dask.returncode == 2
     assert "--network works with the local engine only" in dask.stderr
+
+
+def test_cli_json_says_network_and_counts_cells_beyond_max_snap(tmp_path, streets, targets):
+    files = _cli_files(tmp_path, streets, _markets(targets, (100, 100)))
+    common = ["coverage", "--boundaries", files["boundaries"], "--facilities",
+              files["facilities"], "--targets", files["targets"], "--resolution",
+              str(RESOLUTION), "--network", files["network"]]
+    wide = json.loads(run_cli(*common).stdout)
+    assert (wide["distance"], wide["detour_factor"]) == ("network", None)
+    assert wide["unreachable_cells"] == 0
+    done = run_cli(*common, "--max-snap", "20")
+    assert done.returncode == 0, done.stderr
+    tight = json.loads(done.stdout)
+    # cells more than 20 m from every street: counted, per street too, and uncovered
+    network = read_network(files["network"]).with_max_snap(20)
+    expected = compute_coverage(streets, _markets(targets, (100, 100)), targets,
+                                resolution=RESOLUTION, network=network)
+    assert tight["unreachable_cells"] == expected.unreachable_cells > 0
+    assert sum(s["unreachable_cells"] for s in tight["streets"]) == tight["unreachable_cells"]
+    west = tight["streets"][0]["coverage"]["market"]
+    assert west["covered_cells"] < wide["streets"][0]["coverage"]["market"]["covered_cells"]
+    bad = run_cli(*common, "--max-snap", "-5")
+    assert bad.returncode == 2 and "--max-snap must be a positive number" in bad.stderr
+
+
+def test_suggestions_walk_the_network(river, streets, targets):
+    from geo.plan.suggest import suggest_sites
+
+    markets = _markets(targets, (100, 100))
+    walked = compute_coverage(streets, markets, targets, resolution=RESOLUTION, network=river)
+    straight = compute_coverage(streets, markets, targets, resolution=RESOLUTION)
+    site = suggest_sites(walked, category="market", k=1, code="310105900001").iloc[0]
+    # the cells the site newly covers are the uncovered ones within 250 m on foot of it
+    near = network_nearest(walked.cells, pd.DataFrame({"id": ["s"], "name": ["s"],
+                                                       "lon": [site["lon"]],
+                                                       "lat": [site["lat"]]}), river)
+    uncovered = walked.cell_coverage.set_index("cell")["covered"] == False  # noqa: E712
+    on_foot = near.index[(near["distance_m"] <= 250) & uncovered.reindex(near.index).to_numpy()
+                         & (walked.cells["code"] == "310105900001").to_numpy()]
+    assert site["newly_covered_cells"] == len(on_foot) > 0
+    by_line = suggest_sites(straight, category="market", k=1, code="310105900001").iloc[0]
+    assert by_line["newly_covered_cells"] != site["newly_covered_cells"]

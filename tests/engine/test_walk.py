@@ -226,3 +226,19 @@ def test_a_self_loop_takes_attachments_and_is_walked_from_its_node():
     # 5 m to the street, 50 m to a, then the shorter way round the loop (100 + 90 of 400 m),
     # 10 m off it
     assert distance[0] == pytest.approx(5 + 50 + 190 + 10, abs=EXACT)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_walks_within_a_radius_are_the_walks_one_source_at_a_time(seed):
+    from geo.engine.walk import walks_within
+
+    rng = np.random.default_rng(seed)
+    network = _random_network(rng)
+    sources = rng.uniform(-100, 1000, (25, 2))
+    targets = rng.uniform(-300, 1200, (120, 2))
+    matrix = walks_within(network, snap_xy(network, sources), snap_xy(network, targets),
+                          radius_m=400.0).toarray()
+    expected = np.array([_walks(network, targets, sources[i:i + 1])[0] <= 400.0
+                         for i in range(len(sources))])
+    assert matrix.tolist() == expected.tolist()
+    assert 0 < matrix.sum() < matrix.size
