@@ -1,4 +1,5 @@
-"""Author the embedded demo dataset: approximate street outlines and made-up facilities.
+"""Author the embedded demo dataset: approximate street outlines, made-up facilities,
+residential areas and a walking network.
 
 Everything here is drawn by hand from general knowledge of Changning District, Shanghai; no
 outside data is read. The district outline is a rough polygon, scaled to the district's area;
@@ -41,7 +42,21 @@ from demo_streets import (  # noqa: E402
     write_boundaries,
 )
 
-from geo.model.config import DATA_DIR, DEMO_BOUNDARIES, DEMO_FACILITY_FILES  # noqa: E402
+from demo_living import (  # noqa: E402
+    build_areas,
+    check_areas,
+    write_areas,
+    write_network,
+)
+from demo_living import build_network as build_walks  # noqa: E402
+
+from geo.model.config import (  # noqa: E402
+    DATA_DIR,
+    DEMO_BOUNDARIES,
+    DEMO_FACILITY_FILES,
+    DEMO_NETWORK,
+    DEMO_POPULATION,
+)
 
 # --------------------------------------------------------------------------- main
 
@@ -71,6 +86,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         write_facilities(path, category, rows)
         counts = {g.subtype: sum(r.subtype == g.subtype for r in rows) for g in category.groups}
         print(f"{path}: {len(rows)} rows {counts}, capacity {sum(r.capacity for r in rows)}")
+    write_living(out, polygons)
+
+
+def write_living(out: Path, polygons: list) -> None:
+    """The walking network and the residential areas."""
+    import shapely
+
+    outline_m = to_metric(shapely.union_all(polygons))
+    network, grid = build_walks(outline_m)
+    path = out / DEMO_NETWORK.relative_to(DATA_DIR)
+    write_network(path, network)
+    print(f"{path}: {len(network)} walking streets, "
+          f"{sum(line.length for line in network) / 1000:.1f} km")
+    areas = build_areas(polygons, grid)
+    check_areas(areas)
+    path = out / DEMO_POPULATION.relative_to(DATA_DIR)
+    write_areas(path, areas)
+    print(f"{path}: {len(areas)} residential areas, "
+          f"{sum(a['population'] for a in areas)} residents, "
+          f"{sum(a['elderly'] for a in areas)} aged 60+")
 
 
 if __name__ == "__main__":
