@@ -90,6 +90,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                         help="walking network (GraphML, OSM XML, or GeoPackage/GeoJSON/"
                              "Shapefile of line edges): distances are walks along it instead "
                              "of straight lines")
+    parser.add_argument("--straight", action="store_true",
+                        help="straight lines (times the targets' detour_factor), even when the "
+                             "dataset has a walking network")
     parser.add_argument("--max-snap", metavar="METRES", type=float,
                         help=f"with --network: a cell or facility farther than this from "
                              f"every edge is unreachable (default {DEFAULT_MAX_SNAP_M:g})")
@@ -178,6 +181,11 @@ def inputs(args: argparse.Namespace, *, with_scenario: bool = True
 def walking_network(args: argparse.Namespace) -> WalkingNetwork | None:
     """The walking network ``--network`` names, else the current dataset's (with
     ``--max-snap``), or None: straight lines."""
+    if args.straight:
+        if args.network or args.max_snap is not None:
+            raise InputError("--straight measures straight lines: it takes no --network or "
+                             "--max-snap")
+        return None
     if args.network:
         from geo.data.network_io import read_network  # networkx loads only when one is given
 

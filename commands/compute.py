@@ -51,17 +51,18 @@ def run_coverage(args: argparse.Namespace) -> dict:
     """Read the inputs named by ``args`` and compute the coverage JSON."""
     if args.scheduler and args.engine != "dask":
         raise InputError("--scheduler needs --engine dask")
-    for option in ("network", "population"):
-        if getattr(args, option) and args.engine == "dask":
-            raise InputError(f"--{option} works with the local engine only")
     streets, facilities, targets, _ = inputs(args)
     if args.engine == "dask":
+        if walking_network(args) is not None:
+            raise InputError("the dask engine measures straight lines: add --straight, or use "
+                             "the local engine to walk the network")
         # dask loads only for this engine, so the CLI starts fast without it
         from geo.engine.dask_engine import compute_coverage_dask, dask_client
 
         with dask_client(args.scheduler) as client:
             result = compute_coverage_dask(streets, facilities, targets,
-                                           resolution=args.resolution, client=client)
+                                           resolution=args.resolution, client=client,
+                                           population=population_layer(args))
     else:
         result = compute_coverage(streets, facilities, targets, resolution=args.resolution,
                                   network=walking_network(args),

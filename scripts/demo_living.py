@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, Point, Polygon
-
 from demo_streets import STREETS, round_coords, to_metric, to_wgs84
+from shapely.geometry import LineString, Point, Polygon
 
 SPACING_M = 180.0
 JITTER_M = 25.0
@@ -132,7 +131,7 @@ def build_areas(polygons: Sequence[Polygon], grid: list[LineString]) -> list[dic
             areas.append({"id": f"{street.code}-{n:03d}", "street": street.code,
                           "name": f"示意小区 {street.short}{n}（演示）",
                           "population": int(people),
-                          "elderly": int(round(people * aged * rng.uniform(0.8, 1.2))),
+                          "elderly": round(people * aged * rng.uniform(0.8, 1.2)),
                           "geometry": piece})
     return areas
 

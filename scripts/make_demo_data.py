@@ -34,14 +34,6 @@ from demo_facilities import (  # noqa: E402
     check_points,
     write_facilities,
 )
-from demo_streets import (  # noqa: E402
-    STREETS,
-    build_streets,
-    check_tiling,
-    to_metric,
-    write_boundaries,
-)
-
 from demo_living import (  # noqa: E402
     build_areas,
     check_areas,
@@ -49,6 +41,13 @@ from demo_living import (  # noqa: E402
     write_network,
 )
 from demo_living import build_network as build_walks  # noqa: E402
+from demo_streets import (  # noqa: E402
+    STREETS,
+    build_streets,
+    check_tiling,
+    to_metric,
+    write_boundaries,
+)
 
 from geo.model.config import (  # noqa: E402
     DATA_DIR,

@@ -187,7 +187,7 @@ def test_scenario_applies_before_computing_and_keeps_the_json_shape(tmp_path):
     assert done.returncode == 0, done.stderr
     after = json.loads(done.stdout)
     assert list(after) == ["resolution", "distance", "detour_factor", "unreachable_cells",
-                           "population", "streets"]
+                           "population", "elderly", "streets"]
     assert [list(s) for s in after["streets"]] == [list(s) for s in plain["streets"]]
     by_code = {s["code"]: s for s in after["streets"]}
     assert sum(s["coverage"]["market"]["covered_cells"] for s in after["streets"]) != sum(

@@ -16,7 +16,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from geo.data.sqlite import StoreError, prepare_folder, sqlite_connection, write_transaction
+from geo.data.sqlite import (
+    StoreError,
+    prepare_folder,
+    sqlite_connection,
+    use_wal,
+    write_transaction,
+)
 from geo.model import config
 from geo.model.access import Action, Principal, Refused, refusal
 from geo.model.errors import InputError
@@ -117,7 +123,7 @@ class AuditLog:
         prepare_folder(self.path, what=WHAT)
         with self.connect() as conn:
             if wal:
-                conn.execute("PRAGMA journal_mode=WAL")
+                use_wal(conn)
             with write_transaction(conn):
                 for statement in schema:
                     conn.execute(statement)

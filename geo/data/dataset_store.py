@@ -26,16 +26,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import pyogrio
 
 from geo.data.audit import AuditLog, checked
-from geo.data.dataset import DEMO, Dataset, demo_dataset
+from geo.data.dataset import DEMO, Dataset, change_summary, demo_dataset
 from geo.data.io import read_demo
 from geo.data.network_io import network_bytes, network_from_bytes, read_network
 from geo.data.population_io import population_bytes, population_from_bytes, read_population
 from geo.data.schema import BOUNDARY_COLUMNS, normalize_facilities
-from geo.data.sqlite import StoreError, prepare_folder, sqlite_connection, write_transaction
+from geo.data.sqlite import (
+    StoreError,
+    prepare_folder,
+    sqlite_connection,
+    use_wal,
+    write_transaction,
+)
 from geo.model import config
 from geo.model.access import Action, Principal
 from geo.model.errors import InputError
@@ -45,7 +50,6 @@ __all__ = [
     "DatasetStore",
     "StaleVersion",
     "VersionInfo",
-    "change_summary",
     "embedded_demo",
     "versions_kept",
 ]
@@ -116,55 +120,6 @@ def versions_kept() -> int:
     return int(text)
 
 
-def change_summary(before: Dataset, after: Dataset, *, action: str, detail: str = "") -> dict:
-    """What ``after`` changed against ``before``: the action, a detail (e.g. the file), the
-    boundaries' count before and after, and per category whose facilities changed the count
-    before and after and the ids added and removed."""
-    def ids(frame: pd.DataFrame, category: str) -> set[str]:
-        return set(frame.loc[frame["category"] == category, "id"].astype(str))
-
-    categories = sorted(set(before.facilities["category"]) | set(after.facilities["category"]))
-    changes = {}
-    for category in categories:
-        old, new = ids(before.facilities, category), ids(after.facilities, category)
-        moved = _changed_rows(before.facilities, after.facilities, category)
-        if old != new or moved:
-            changes[category] = {"before": len(old), "after": len(new),
-                                 "added": len(new - old), "removed": len(old - new),
-                                 "changed": moved}
-    streets_changed = (len(before.streets) != len(after.streets)
-                       or before.boundaries_origin != after.boundaries_origin)
-    summary = {"action": action, "detail": detail, "categories": changes}
-    if streets_changed:
-        summary["boundaries"] = {"before": len(before.streets), "after": len(after.streets)}
-    for part, size in (("population", _residents), ("network", _edges)):
-        old, new = getattr(before, part), getattr(after, part)
-        if (old is None) != (new is None) or (getattr(before, f"{part}_origin")
-                                              != getattr(after, f"{part}_origin")):
-            summary[part] = {"before": size(old), "after": size(new)}
-    return summary
-
-
-def _residents(layer: object) -> float | None:
-    return None if layer is None else round(layer.total(), 1)
-
-
-def _edges(network: object) -> int | None:
-    return None if network is None else network.n_edges
-
-
-def _changed_rows(before: pd.DataFrame, after: pd.DataFrame, category: str) -> int:
-    """How many facilities of ``category`` kept their id but changed a field."""
-    columns = ["id", "name", "subtype", "capacity", "address", "lon", "lat", "status"]
-    old = pd.DataFrame(before.loc[before["category"] == category, columns]).set_index("id")
-    new = pd.DataFrame(after.loc[after["category"] == category, columns]).set_index("id")
-    common = old.index.intersection(new.index)
-    if not len(common):
-        return 0
-    old, new = old.loc[common].astype(str), new.loc[common, old.columns].astype(str)
-    return int((old != new).any(axis=1).sum())
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -229,7 +184,7 @@ class DatasetStore:
         """The file, its folder and its tables, when a first version is saved."""
         prepare_folder(self.path, what=WHAT)
         with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(conn)
             conn.executescript(_SCHEMA)
             present = self._columns(conn)
             for name, declaration in _ADDED_COLUMNS:

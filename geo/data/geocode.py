@@ -39,7 +39,7 @@ from geo.data.geocode_providers import (
     TiandituProvider,
     server_options,
 )
-from geo.data.store import prepare_folder, sqlite_connection
+from geo.data.sqlite import prepare_folder, sqlite_connection, use_wal
 from geo.model.config import STATE_DIR
 from geo.model.errors import InputError
 
@@ -217,7 +217,7 @@ class GeocodeCache:
         self.path = Path(path)
         prepare_folder(self.path, what="geocode cache")
         with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(conn)
             conn.execute(_SCHEMA)
 
     def __repr__(self) -> str:

@@ -5,11 +5,12 @@ turned into :class:`StoreError` naming the file."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["BUSY_TIMEOUT_S", "StoreError", "prepare_folder", "sqlite_connection",
+__all__ = ["BUSY_TIMEOUT_S", "StoreError", "prepare_folder", "sqlite_connection", "use_wal",
            "write_transaction"]
 
 #: Seconds a connection waits for another writer before giving up.
@@ -63,3 +64,19 @@ class StoreError(RuntimeError):
     """The store's file cannot be used: not a database, damaged, or not openable."""
 
 
+
+
+def use_wal(conn: sqlite3.Connection) -> None:
+    """Put the database in write-ahead-log mode when it is not yet; another process switching
+    it at the same moment makes SQLite answer "locked" without waiting, so that is retried for
+    up to :data:`BUSY_TIMEOUT_S`."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

@@ -25,6 +25,7 @@ from geo.data.sqlite import (
     StoreError,
     prepare_folder,
     sqlite_connection,
+    use_wal,
     write_transaction,
 )
 from geo.model.access import Action, Principal, Refused
@@ -190,7 +191,7 @@ class ScenarioStore:
         self._audit = audit
         prepare_folder(self.path, what=WHAT)
         with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(conn)
             with write_transaction(conn):
                 conn.execute(_SCHEMA)
                 have = {row[1] for row in conn.execute("PRAGMA table_info(scenarios)")}

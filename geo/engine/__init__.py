@@ -58,6 +58,7 @@ _MODULES = {
     "network": (
         "DEFAULT_MAX_SNAP_M",
         "SNAP_DECIMALS",
+        "Segments",
         "Snap",
         "WalkingNetwork",
         "build_network",

@@ -162,9 +162,7 @@ def compute_coverage(
                                      categories=categories)
     grid = street_grid(streets, resolution=resolution)
     cells, people = _grid_cells(grid, streets, population)
-    if people.from_layer:
-        streets = streets.assign(population=np.bincount(grid.street, weights=people.residents,
-                                                        minlength=len(streets)))
+    streets = _with_cell_populations(streets, grid, people)
     usable = active_facilities(facilities)
     nearest = nearest_by_category(grid, usable, radii={c: targets[c].radius_m for c in chosen},
                                   weight=people.weight(), elderly=people.elderly,
@@ -180,6 +178,7 @@ def coverage_from_nearest(
     *,
     grid: Grid,
     nearest: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    population: PopulationLayer | None = None,
 ) -> CoverageResult:
     """The result :func:`compute_coverage` assembles, from nearest facilities computed
     elsewhere (e.g. :mod:`geo.engine.dask_engine`).
@@ -194,17 +193,29 @@ def coverage_from_nearest(
         For each category, in output order: the distance in metres from each cell of ``grid``
         (grid order) to its nearest not-closed facility of the category (inf when none), and that
         facility's position among the category's not-closed facilities in the frame's order
-        (-1 when none).
+        (-1 when none); straight lines, multiplied here by the detour factor.
+    population
+        As for :func:`compute_coverage`.
     """
-    cells, people = _grid_cells(grid, streets, None)
+    cells, people = _grid_cells(grid, streets, population)
+    streets = _with_cell_populations(streets, grid, people)
     usable = active_facilities(facilities)
     detour = targets.detour_factor
     arrays = {c: GridNearest.of(grid, usable[usable["category"] == c],
                                 distance=distance * detour if detour != 1 else distance,
                                 position=position, radius_m=targets[c].radius_m,
-                                weight=people.weight())
+                                weight=people.weight(), elderly=people.elderly)
               for c, (distance, position) in nearest.items()}
     return _engine_result(streets, grid, cells, people, arrays, facilities, targets)
+
+
+def _with_cell_populations(streets: gpd.GeoDataFrame, grid: Grid, people: CellPopulation
+                           ) -> gpd.GeoDataFrame:
+    """``streets`` with each one's population the sum of its cells' when a layer gave them."""
+    if not people.from_layer:
+        return streets
+    return streets.assign(population=np.bincount(grid.street, weights=people.residents,
+                                                 minlength=len(streets)))
 
 
 def _grid_cells(grid: Grid, streets: gpd.GeoDataFrame, layer: PopulationLayer | None

@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 from geo.engine.coverage import checked_run, coverage_from_nearest
 from geo.engine.hexgrid import BLOCK_LEVELS, Grid, metric_xy, street_grid
 from geo.engine.incremental import nearest_in_blocks
+from geo.engine.population import PopulationLayer
 from geo.engine.result import CoverageResult, active_facilities
 from geo.model.errors import InputError
 from geo.model.targets import Targets
@@ -205,13 +206,15 @@ def compute_coverage_dask(
     client: Client,
     categories: Sequence[str] | None = None,
     parent_resolution: int | None = None,
+    population: PopulationLayer | None = None,
 ) -> CoverageResult:
     """:func:`geo.engine.coverage.compute_coverage` on a dask.distributed cluster: the same result.
 
     Parameters
     ----------
-    streets, facilities, targets, resolution, categories
-        As for :func:`geo.engine.coverage.compute_coverage` (EPSG:4326; radii in metres).
+    streets, facilities, targets, resolution, categories, population
+        As for :func:`geo.engine.coverage.compute_coverage` (EPSG:4326; radii in metres);
+        distances are straight lines times the detour factor (no walking network).
     client
         A connected ``distributed.Client`` (see :func:`dask_client`).
     parent_resolution
@@ -239,7 +242,8 @@ def compute_coverage_dask(
             grid, partitions=PARTITIONS_PER_THREAD * threads)
     arrays = _nearest_dask(grid, xy, client=client, parent_resolution=parent_resolution,
                            halo_m=max((float(targets[c].radius_m) for c in chosen), default=0.0))
-    return coverage_from_nearest(streets, facilities, targets, grid=grid, nearest=arrays)
+    return coverage_from_nearest(streets, facilities, targets, grid=grid, nearest=arrays,
+                                 population=population)
 
 
 def _nearest_dask(grid: Grid, facility_xy: dict[str, np.ndarray], *, client: Client,

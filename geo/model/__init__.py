@@ -36,6 +36,8 @@ _MODULES = {
         "DATA_DIR",
         "DEFAULT_RESOLUTION",
         "DEMO_BOUNDARIES",
+        "DEMO_NETWORK",
+        "DEMO_POPULATION",
         "DEMO_FACILITY_FILES",
         "FACILITIES_DIR",
         "FACILITY_STATUSES",
@@ -60,6 +62,7 @@ _MODULES = {
         "raise_if_problems",
     ),
     "targets": (
+        "WEIGHTS",
         "CategoryTarget",
         "Targets",
         "parse_radius_overrides",

@@ -38,6 +38,7 @@ _MODULES = {
         "coverage_to_dict",
         "json_number",
         "json_share",
+        "population_block",
     ),
     "scenario": (
         "EDIT_KINDS",

@@ -129,5 +129,9 @@ def test_cli_population_errors_exit_2_with_one_line(tmp_path):
     assert "Traceback" not in done.stderr
     done = run_cli("coverage", "--elderly-field", "old", "--format", "json")
     assert (done.returncode, "--elderly-field needs --population" in done.stderr) == (2, True)
-    done = run_cli("coverage", "--max-snap", "100", "--format", "json")
+    from geo.model.config import DEMO_BOUNDARIES, DEMO_FACILITY_FILES
+
+    files = ["--boundaries", str(DEMO_BOUNDARIES), "--facilities",
+             str(DEMO_FACILITY_FILES["market"])]
+    done = run_cli("coverage", *files, "--max-snap", "100", "--format", "json")
     assert (done.returncode, "--max-snap needs a walking network" in done.stderr) == (2, True)

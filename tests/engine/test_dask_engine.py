@@ -295,15 +295,19 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 @pytest.fixture(scope="module")
 def local_json() -> dict:
-    done = _cli("coverage", "--resolution", "9")
+    done = _cli("coverage", "--resolution", "9", "--straight")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def test_cli_dask_engine_prints_the_local_json(local_json):
-    done = _cli("coverage", "--resolution", "9", "--engine", "dask")
+    done = _cli("coverage", "--resolution", "9", "--engine", "dask", "--straight")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == local_json
+    assert local_json["population"]["basis"] == "residents"  # the demo's residential areas
+    walking = _cli("coverage", "--resolution", "9", "--engine", "dask")
+    assert walking.returncode == 2
+    assert "the dask engine measures straight lines: add --straight" in walking.stderr
 
 
 def test_cli_uses_the_scheduler_it_is_given(local_json):
@@ -312,8 +316,8 @@ def test_cli_uses_the_scheduler_it_is_given(local_json):
     with (LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
                        host="127.0.0.1", dashboard_address=":0") as cluster,
           Client(cluster) as watcher):
-        done = _cli("coverage", "--resolution", "9", "--engine", "dask", "--scheduler",
-                    cluster.scheduler_address)
+        done = _cli("coverage", "--resolution", "9", "--engine", "dask", "--straight",
+                    "--scheduler", cluster.scheduler_address)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == local_json
         worked = watcher.run_on_scheduler(
@@ -330,8 +334,8 @@ def _closed_port() -> int:
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:{port}", "http://127.0.0.1:{port}"])
 def test_cli_bad_scheduler_exits_2_with_one_message(address):
     address = address.format(port=_closed_port())
-    done = _cli("coverage", "--resolution", "9", "--engine", "dask", "--scheduler", address,
-                env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
+    done = _cli("coverage", "--resolution", "9", "--engine", "dask", "--straight",
+                "--scheduler", address, env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: dask scheduler '{address}': cannot connect (")
     assert "Traceback" not in done.stderr and done.stdout == ""

@@ -152,7 +152,7 @@ def test_cli_network_errors_exit_2(tmp_path, streets, targets):
     assert str(broken) in done.stderr and "Traceback" not in done.stderr
     dask = run_cli(*common, "--network", files["network"], "--engine", "dask")
     assert dask.returncode == 2
-    assert "--network works with the local engine only" in dask.stderr
+    assert "the dask engine measures straight lines" in dask.stderr
 
 
 def test_cli_json_says_network_and_counts_cells_beyond_max_snap(tmp_path, streets, targets):
