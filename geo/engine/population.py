@@ -2,9 +2,10 @@
 layer or from the streets' populations, and what fell on no cell.
 
 - Polygons (居委, 小区, census units): each polygon's value is shared among the hexagons of the
-  grid by area of overlap, measured in UTM 51N (areal interpolation of an extensive variable,
-  with :func:`tobler.area_weighted.area_interpolate`); the share of a polygon that no hexagon
-  covers falls outside.
+  grid by area of overlap, measured in UTM 51N: areal interpolation of an extensive variable,
+  as :func:`tobler.area_weighted.area_interpolate` does it with ``allocate_total=False`` (the
+  tests hold the two equal; importing tobler would cost every command over a second, for
+  statsmodels); the share of a polygon that no hexagon covers falls outside.
 - Points (residential compounds, raster pixel centres): each point's value goes to the cell
   that contains it; a point in no cell of the grid falls outside.
 - Without a layer: each street's population spread evenly over its cells (a street without a
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.engine.hexgrid import Grid, cell_polygons, cells_of_points, spread_over_cells
 from geo.model.config import METRIC_CRS
@@ -138,16 +140,13 @@ def _add_points(grid: Grid, points: pd.DataFrame, sums: dict[str, np.ndarray]) -
 def _add_polygons(grid: Grid, polygons: gpd.GeoDataFrame, sums: dict[str, np.ndarray]) -> None:
     if len(polygons) == 0 or len(grid) == 0:
         return
-    from tobler.area_weighted import area_interpolate  # loads only for polygon layers
-
-    hexagons = gpd.GeoDataFrame(geometry=cell_polygons(grid.frame.index).to_numpy(),
-                                crs=polygons.crs).to_crs(METRIC_CRS)
-    source = gpd.GeoDataFrame(polygons[list(sums)].astype(float).fillna(0.0),
-                              geometry=polygons.geometry.to_numpy(),
-                              crs=polygons.crs).to_crs(METRIC_CRS)
-    # allocate_total=False: a polygon's value times the share of its area each hexagon
-    # overlaps, so what no hexagon overlaps stays out (and is reported as outside)
-    shared = area_interpolate(source, hexagons, extensive_variables=list(sums),
-                              allocate_total=False)
+    hexagons = cell_polygons(grid.frame.index).to_crs(METRIC_CRS).to_numpy()
+    source = polygons.geometry.to_crs(METRIC_CRS).to_numpy()
+    area = shapely.area(source)
+    polygon, cell = shapely.STRtree(hexagons).query(source, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(source[polygon], hexagons[cell]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(area[polygon] > 0, overlap / area[polygon], 0.0)
     for column, total in sums.items():
-        total += shared[column].to_numpy(dtype=float)
+        values = polygons[column].fillna(0.0).to_numpy(dtype=float)
+        total += np.bincount(cell, weights=values[polygon] * share, minlength=len(grid))

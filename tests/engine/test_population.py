@@ -67,6 +67,29 @@ def test_a_polygon_inside_one_street_gives_it_all_its_residents(two_streets, tmp
     assert people.residents == pytest.approx(expected, rel=AREAS, abs=1e-9)
 
 
+def test_polygons_are_shared_as_tobler_shares_them(two_streets, tmp_path):
+    from tobler.area_weighted import area_interpolate
+
+    rng = np.random.default_rng(5)
+    boxes = [(shapely.box(x, y, x + w, y + h), float(v), float(e)) for x, y, w, h, v, e in
+             zip(rng.uniform(-300, 1800, 12), rng.uniform(-300, 800, 12),
+                 rng.uniform(50, 700, 12), rng.uniform(50, 700, 12),
+                 rng.integers(10, 900, 12), rng.integers(0, 200, 12), strict=True)]
+    layer = read_population(_write(_polygons(boxes), tmp_path), elderly_field="age60")
+    grid = street_grid(two_streets, resolution=RESOLUTION)
+    people = layer_population(grid, layer)
+    hexagons = gpd.GeoDataFrame(geometry=cell_polygons(grid.frame.index).to_numpy(),
+                                crs=STORAGE_CRS).to_crs(METRIC_CRS)
+    source = layer.polygons.to_crs(METRIC_CRS)
+    expected = area_interpolate(source, hexagons, extensive_variables=["residents", "elderly"],
+                                allocate_total=False)
+    assert people.residents == pytest.approx(expected["residents"].to_numpy(), rel=AREAS,
+                                             abs=1e-9)
+    assert people.elderly == pytest.approx(expected["elderly"].to_numpy(), rel=AREAS, abs=1e-9)
+    assert people.assigned + people.outside == people.input == sum(b[1] for b in boxes)
+    assert 0 < people.outside < people.input
+
+
 def test_the_part_of_a_polygon_on_no_cell_falls_outside_and_is_reported(two_streets, tmp_path):
     straddling = shapely.box(1700, 600, 2600, 1400)  # over B's east and north edges
     layer = read_population(_write(_polygons([(straddling, 900.0, 0.0)]), tmp_path))
