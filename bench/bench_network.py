@@ -61,7 +61,7 @@ def _networkx_seconds(network, sources) -> float:
     graph = nx.DiGraph()
     graph.add_weighted_edges_from(zip(row.tolist(), col.tolist(), length.tolist(),
                                       strict=True))
-    src, node, walked = source_arcs(network, sources)
+    _, node, walked = source_arcs(network, sources)
     graph.add_weighted_edges_from((("s", int(n), float(w)) for n, w in zip(node, walked,
                                                                             strict=True)))
     start = time.perf_counter()

@@ -49,7 +49,8 @@ TEXT = {
            "band_aliases": ("街道", "距离", "网格数"),
            "facility_aliases": ("容量", "地址"),
            "demo": "演示数据（示意，非官方）", "changes": "覆盖变化",
-           "gained": "新增覆盖", "lost": "失去覆盖"},
+           "gained": "新增覆盖", "lost": "失去覆盖",
+           "network": "沿路网步行", "straight": "直线", "detour": "直线 × 绕行系数 {}"},
     "en": {"streets": "Street boundaries", "coverage": "Coverage", "gaps": "Gap cells",
            "distance": "distance to nearest", "covered": "covered", "gap": "gap",
            "facilities": "Facilities",
@@ -58,7 +59,9 @@ TEXT = {
            "band_aliases": ("Street", "Distance", "Cells"),
            "facility_aliases": ("Capacity", "Address"),
            "demo": "Demo data (approximate, not official)", "changes": "Coverage change",
-           "gained": "newly covered", "lost": "no longer covered"},
+           "gained": "newly covered", "lost": "no longer covered",
+           "network": "walk along the streets", "straight": "straight line",
+           "detour": "straight line × detour factor {}"},
 }
 
 
@@ -70,7 +73,9 @@ class MapView:
     ``mode``: "distance" or "covered"; ``basemap``: a key of ``layers.basemaps.BASEMAPS``;
     ``category_names``: display name of every facility category to draw, in order;
     ``shown``: the facility categories switched on at first (the others can be toggled on);
-    ``focus``: bounds (minx, miny, maxx, maxy, WGS-84 degrees) to zoom to, else the streets'.
+    ``focus``: bounds (minx, miny, maxx, maxy, WGS-84 degrees) to zoom to, else the streets';
+    ``distance``: "network" (walks along the street network) or "straight" (straight lines
+    times ``detour``), said in the legend.
     """
 
     category: str
@@ -83,6 +88,15 @@ class MapView:
     focus: tuple[float, float, float, float] | None = None
     demo: bool = True
     tianditu_key: str | None = field(default=None, repr=False)
+    distance: str = "straight"
+    detour: float = 1.0
+
+
+def _measured(view: MapView, text: Mapping[str, str]) -> str:
+    """How the map's distances were measured, in the map's language."""
+    if view.distance == "network":
+        return text["network"]
+    return text["detour"].format(f"{view.detour:g}") if view.detour != 1 else text["straight"]
 
 
 def _for_basemap(view: MapView, *frames: gpd.GeoDataFrame) -> list[gpd.GeoDataFrame]:
@@ -144,7 +158,8 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
                        show=key in view.shown, aliases=text["facility_aliases"]).add_to(fmap)
     add_layer_control(fmap)
     add_legend(fmap, [
-        (f"{name}: {text['distance']}" if view.mode == "distance" else name,
+        (f"{name}: {text['distance']}（{_measured(view, text)}）" if view.mode == "distance"
+         else f"{name}（{_measured(view, text)}）",
          coverage_legend_entries(radius_m=view.radius_m, mode=view.mode,
                                  covered=text["covered"], gap=text["gap"])),
         (text["gaps"], [(GAP_COLOUR, f"> {view.radius_m:,.0f} m")]),

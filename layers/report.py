@@ -26,10 +26,11 @@ from geo.engine.result import CoverageResult
 from geo.engine.sums import district_summary
 from geo.model.config import REPORT_FORMATS
 from geo.model.targets import Targets
-from geo.plan.compare import compare_streets
+from geo.plan.compare import compare_streets, gain_columns
 from geo.plan.export import cells_frame, coverage_table, facilities_frame, gaps_frame
 from geo.plan.gaps import gap_blocks, missing_categories
 from geo.plan.tables import category_cells, street_facilities
+from geo.plan.wording import distance_words, gain_words, share_words
 from layers.explorer import MapView, explorer_map
 from layers.folium_layers import coverage_legend_entries
 from layers.fonts import cjk_font
@@ -97,7 +98,9 @@ def category_map_png(inputs: ReportInputs, *, category: str, mode: str, focus: s
     cells = category_cells(inputs.result, category)
     radius = inputs.targets[category].radius_m
     legend = coverage_legend_entries(radius_m=radius, mode=mode, covered="已覆盖", gap="缺口")
-    words = Snapshot(title=title, legend_title="最近距离" if mode == "distance" else "覆盖",
+    measured = distance_words(inputs.result)[0]
+    words = Snapshot(title=title, legend_title=(f"最近距离（{measured}）" if mode == "distance"
+                                                else f"覆盖（{measured}）"),
                      credits=inputs.credits(), date=date.today().isoformat())
     return map_png(streets=inputs.result.boundaries, cells=cells, facilities=inputs.facilities,
                    colours=coverage_colours(cells, radius_m=radius, mode=mode), legend=legend,
@@ -109,21 +112,31 @@ def _profile(inputs: ReportInputs, code: str | None) -> pd.DataFrame:
     """Coverage against target per category, for a street (with the district beside it) or
     the district."""
     district = district_summary(inputs.result)
+    share_name = share_words(inputs.result)[0]
     rows = []
     for category in inputs.result.categories:
+        column = _judged_column(inputs, category)
         street = (inputs.result.streets.set_index(["code", "category"]).loc[(code, category)]
                   if code else None)
-        share = street["covered_population_share"] if code else district.loc[
-            category, "covered_population_share"]
+        share = street[column] if code else district.loc[category, column]
         target = inputs.targets[category].target_share
         rows.append({"类别": inputs.label(category),
                      "服务半径(米)": inputs.targets[category].radius_m,
-                     "覆盖人口%": round(100 * share, 1),
-                     "全区%": round(100 * district.loc[category, "covered_population_share"], 1),
+                     "依据": "60岁以上" if column == "covered_elderly_share" else share_name,
+                     "覆盖%": round(100 * share, 1),
+                     "全区%": round(100 * district.loc[category, column], 1),
                      "目标%": round(100 * target, 1),
                      "达标": "是" if share + 1e-12 >= target else "否"})
     table = pd.DataFrame(rows)
     return table if code else table.drop(columns="全区%")
+
+
+def _judged_column(inputs: ReportInputs, category: str) -> str:
+    """The share a category's target is judged on: of those aged 60+ where its weight says so
+    and the result knows them, else of residents (or area)."""
+    elderly = (category in inputs.targets and inputs.targets[category].weight == "elderly"
+               and "elderly" in inputs.result.cells)
+    return "covered_elderly_share" if elderly else "covered_population_share"
 
 
 def _gap_list(inputs: ReportInputs, code: str | None) -> pd.DataFrame:
@@ -141,17 +154,20 @@ def _comparison(inputs: ReportInputs, code: str | None) -> pd.DataFrame | None:
     table = compare_streets(inputs.baseline, inputs.result)
     if code:
         table = table[table["code"] == code]
+    gained, _ = gain_columns(inputs.result)
     return pd.DataFrame({
         "街道": table["street"], "类别": table["category"].map(inputs.label),
         "现状%": (100 * table["share_before"]).round(1),
         "情景%": (100 * table["share_after"]).round(1),
         "变化(百分点)": table["delta_pp"].round(1),
-        "新增覆盖人口": table["newly_covered_residents"].round(0)})
+        gain_words(inputs.result)[0]: table[gained].round(2 if inputs.result.basis == "area"
+                                                           else 0)})
 
 
 def _pdf_page(inputs: ReportInputs, code: str | None, name: str, png: bytes) -> ReportPage:
     sections = [ReportSection("覆盖地图", image_png=png),
-                ReportSection("各类设施覆盖与目标", table=_profile(inputs, code)),
+                ReportSection(f"各类设施覆盖与目标（距离：{distance_words(inputs.result)[0]}）",
+                              table=_profile(inputs, code)),
                 ReportSection(f"主要缺口（前 {GAPS_LISTED} 个未覆盖街区，按人口排序）",
                               table=_gap_list(inputs, code))]
     comparison = _comparison(inputs, code)
@@ -174,7 +190,8 @@ def _html(inputs: ReportInputs, focus: tuple[float, float, float, float] | None)
     names = {c: inputs.label(c) for c in inputs.result.categories}
     view = MapView(category=worst, radius_m=inputs.targets[worst].radius_m,
                    category_names=names, mode="covered", shown=tuple(names), focus=focus,
-                   demo=inputs.demo)
+                   demo=inputs.demo, distance=inputs.result.distance,
+                   detour=inputs.result.detour_factor)
     return standalone_html(explorer_map(view, streets=inputs.result.boundaries,
                                         facilities=inputs.facilities,
                                         cells=category_cells(inputs.result, worst)))

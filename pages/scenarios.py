@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo.plan.compare import compare_streets, newly_covered_total
+from geo.plan.compare import compare_streets, gain_columns, newly_covered_total
 from geo.plan.scenario import Edit, free_id
+from geo.plan.wording import gain_words
 from layers.report import ReportInputs
 from ui import scenarios as sc
 from ui.controls import category_names, map_view, page_inputs
@@ -96,12 +97,15 @@ with right:
             st.rerun()
 
 comparison = compare_streets(baseline, result)
+gained, lost = gain_columns(result)
 shown = comparison[comparison["category"] == choices.category]
 st.subheader(t(f"对比现状：{as_text(names[choices.category])}",
                f"Against the baseline: {as_text(names[choices.category])}"))
-st.metric(t("新增覆盖人口（全区）", "Newly covered residents (district)"),
-          f"{shown['newly_covered_residents'].sum():,.0f}",
-          delta=f"-{shown['lost_residents'].sum():,.0f}" if shown["lost_residents"].sum() else None)
+gain_zh, gain_en = gain_words(result)
+number = "{:,.2f}" if result.basis == "area" else "{:,.0f}"
+st.metric(t(f"{gain_zh}（全区）", f"{gain_en.capitalize()} (district)"),
+          number.format(shown[gained].sum()),
+          delta=f"-{number.format(shown[lost].sum())}" if shown[lost].sum() else None)
 for row in shown[shown["delta_pp"] != 0].itertuples():
     st.text(f"· {row.street}: {row.share_before:.1%} → {row.share_after:.1%}")
 show_table(shown.assign(
@@ -109,7 +113,7 @@ show_table(shown.assign(
     covered_after_pct=(shown["share_after"] * 100).round(1),
     meets_target=shown["meets_after"])[
     ["code", "street", "covered_before_pct", "covered_after_pct", "delta_pp",
-     "newly_covered_residents", "meets_before", "meets_target"]], highlight=True)
+     gained, "meets_before", "meets_target"]], highlight=True)
 
 with st.expander(t("全部类别对比", "Every category"), expanded=False):
     every = comparison.assign(category=comparison["category"].map(lambda c: names.get(c, c)),
@@ -117,7 +121,7 @@ with st.expander(t("全部类别对比", "Every category"), expanded=False):
                               covered_after_pct=(comparison["share_after"] * 100).round(1),
                               meets_target=comparison["meets_after"])
     show_table(every[["code", "street", "category", "covered_before_pct", "covered_after_pct",
-                      "delta_pp", "newly_covered_residents", "lost_residents", "meets_before",
+                      "delta_pp", gained, lost, "meets_before",
                       "meets_target"]], highlight=True)
     totals = newly_covered_total(comparison)
     show_table(totals.assign(category=totals["category"].map(lambda c: names.get(c, c))))

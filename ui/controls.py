@@ -120,6 +120,8 @@ def map_view(choices: Choices, *, targets: Targets, categories: Sequence[str],
         focus=focus,
         demo=load_dataset().is_demo,
         tianditu_key=tianditu_key(os.environ, secrets()),
+        distance="network" if load_dataset().network is not None else "straight",
+        detour=targets.detour_factor,
     )
 
 

@@ -32,6 +32,7 @@ _MODULES = {
     "hexgrid": (
         "Grid",
         "cell_area_km2",
+        "cell_areas_km2",
         "cell_polygons",
         "cells_area_km2",
         "cells_of_points",

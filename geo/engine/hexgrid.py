@@ -38,6 +38,7 @@ from geo.model.errors import InputError
 __all__ = [
     "Grid",
     "cell_area_km2",
+    "cell_areas_km2",
     "cell_polygons",
     "cells_area_km2",
     "cells_of_points",
@@ -310,6 +311,12 @@ def cells_outline(cells: pd.Index | list[str]) -> shapely.Geometry:
 def cell_area_km2(resolution: int) -> float:
     """The average area of an H3 cell at ``resolution``, in km²."""
     return float(h3.average_hexagon_area(validate_resolution(resolution), "km^2"))
+
+
+def cell_areas_km2(cells: pd.Index | list[str] | pd.Series) -> np.ndarray:
+    """Each cell's area in km² (hex H3 ids; measured in the metric CRS)."""
+    polygons = cell_polygons(pd.Index(cells))
+    return polygons.to_crs(METRIC_CRS).area.to_numpy() / 1e6 if len(polygons) else np.zeros(0)
 
 
 def cells_area_km2(cells: pd.Index | list[str]) -> float:

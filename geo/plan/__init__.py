@@ -13,6 +13,11 @@ from geo._lazy import lazy_api
 
 #: Module → the public names it defines.
 _MODULES = {
+    "wording": (
+        "distance_words",
+        "gain_words",
+        "share_words",
+    ),
     "compare": (
         "changed_cells",
         "compare_streets",

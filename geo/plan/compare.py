@@ -6,10 +6,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geo.engine.hexgrid import cell_areas_km2
 from geo.engine.result import CoverageResult
 from geo.model.errors import InputError
 
-__all__ = ["changed_cells", "compare_streets", "newly_covered_total", "side_by_side"]
+__all__ = ["GAIN_COLUMNS", "changed_cells", "compare_streets", "gain_columns",
+           "newly_covered_total", "side_by_side"]
+
+#: The gain and loss columns of :func:`compare_streets`, by basis: residents, or km² of cells
+#: when no population is known (never a 0 that reads as "nobody gains").
+GAIN_COLUMNS = {"residents": ("newly_covered_residents", "lost_residents"),
+                "area": ("newly_covered_area_km2", "lost_area_km2")}
+
+
+def gain_columns(result: CoverageResult) -> tuple[str, str]:
+    """The gain and loss columns :func:`compare_streets` gives for ``result``'s basis."""
+    return GAIN_COLUMNS[result.basis]
 
 
 def _check_same_grid(before: CoverageResult, after: CoverageResult) -> None:
@@ -33,7 +45,8 @@ def _cell_states(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
 def compare_streets(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
     """Per street and category: covered share of residents before and after (0–1), the change
     in percentage points, whether the target is met before and after, and the residents newly
-    covered and no longer covered.
+    covered and no longer covered (without any population: the km² of cells newly covered and
+    no longer covered, see :func:`gain_columns`).
 
     Raises
     ------
@@ -47,7 +60,9 @@ def compare_streets(before: CoverageResult, after: CoverageResult) -> pd.DataFra
                                            "meets_target"]]
     table = right.join(left, how="left", suffixes=("_after", "_before"))
     states = _cell_states(before, after)
-    residents = states["population"].fillna(0.0)
+    gained_name, lost_name = gain_columns(after)
+    residents = (states["population"].fillna(0.0) if after.basis == "residents"
+                 else pd.Series(cell_areas_km2(states["cell"]), index=states.index))
     states["gained"] = residents * (states["covered_after"] & ~states["covered_before"])
     states["lost"] = residents * (states["covered_before"] & ~states["covered_after"])
     moved = states.groupby(keys)[["gained", "lost"]].sum()
@@ -61,14 +76,15 @@ def compare_streets(before: CoverageResult, after: CoverageResult) -> pd.DataFra
         "delta_pp": table["delta_pp"].round(6), "target_share": table["target_share"],
         "meets_before": table["meets_target_before"].astype("boolean"),
         "meets_after": table["meets_target_after"].astype("boolean"),
-        "newly_covered_residents": table["gained"], "lost_residents": table["lost"],
+        gained_name: table["gained"], lost_name: table["lost"],
     })
 
 
 def newly_covered_total(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Residents newly covered and no longer covered, per category over all streets."""
-    totals = comparison.groupby("category", sort=False)[
-        ["newly_covered_residents", "lost_residents"]].sum()
+    """Residents (or km²) newly covered and no longer covered, per category over all
+    streets."""
+    columns = next(c for c in GAIN_COLUMNS.values() if c[0] in comparison)
+    totals = comparison.groupby("category", sort=False)[list(columns)].sum()
     return totals.reset_index()
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -195,3 +196,29 @@ def test_comparison_counts_newly_covered_residents(baseline, targets, area):
     assert totals.loc["market", "newly_covered_residents"] == pytest.approx(
         len(gained) * per_cell)
     assert totals.loc["parking", "lost_residents"] == 0
+
+
+def test_without_population_gains_are_area_not_zero(two_streets, baseline, targets, area):
+    from geo.engine.hexgrid import cell_areas_km2
+    from geo.plan.compare import gain_columns
+    from geo.plan.wording import gain_words, share_words
+
+    facilities, _ = baseline
+    unknown = two_streets.assign(population=np.nan)
+    before = compute_coverage(unknown, facilities, targets, resolution=10)
+    scenario = Scenario("s").with_edit(Edit("add", facility_id="m2", category="market",
+                                            name="东", **_at(1500, 500)))
+    after_facilities, after_targets = apply_scenario(scenario, facilities=facilities,
+                                                     targets=targets, area=area)
+    after = recompute(before, after_facilities, after_targets, categories=["market"])
+    assert gain_columns(after) == ("newly_covered_area_km2", "lost_area_km2")
+    table = compare_streets(before, after).set_index(["code", "category"])
+    assert "newly_covered_residents" not in table
+    gained = changed_cells(before, after, "market")
+    expected = cell_areas_km2(gained["cell"]).sum()
+    assert table.loc[(B, "market"), "newly_covered_area_km2"] == pytest.approx(expected)
+    assert expected > 0.1  # several hexagons of ~0.015 km²
+    totals = newly_covered_total(compare_streets(before, after)).set_index("category")
+    assert totals.loc["market", "newly_covered_area_km2"] == pytest.approx(expected)
+    assert gain_words(after) == ("新增覆盖面积 km²", "newly covered area km²")
+    assert share_words(after)[1] == "covered area (no population data)"
