@@ -17,12 +17,16 @@ import streamlit as st
 
 from geo.data.files import file_limits, megabytes, temporary_folder
 from geo.data.io import TableRead, read_table, read_vector_file, table_parts
+from geo.data.network_io import read_network
+from geo.data.population_io import read_population
+from geo.engine.network import WalkingNetwork
+from geo.engine.population import PopulationLayer
 from geo.model.errors import InputError
 from ui.i18n import t
 from ui.widgets import or_error
 
 __all__ = ["UploadTooLarge", "chosen_part", "digest", "parsed_features", "parsed_table",
-           "upload_parts"]
+           "read_living", "upload_parts"]
 
 T = TypeVar("T")
 #: The longest extension kept for an upload's temporary copy (none allowed is longer).
@@ -91,6 +95,27 @@ def _features(sha: str, name: str, layer: str | None, _data: bytes
 @st.cache_data(show_spinner=False, max_entries=8)
 def _parts(sha: str, name: str, _data: bytes) -> tuple[str, tuple[str, ...]] | _Refused:
     return _read_copy(_data, name, lambda path, label: table_parts(path, label=label))
+
+
+@st.cache_data(show_spinner="读取文件… Reading the file…", max_entries=4)
+def _living(sha: str, name: str, kind: str, fields: tuple[str | None, str | None],
+            _data: bytes) -> PopulationLayer | WalkingNetwork | _Refused:
+    def read(path: Path, label: str) -> PopulationLayer | WalkingNetwork:
+        try:
+            if kind == "network":
+                return read_network(path)
+            return read_population(path, field=fields[0], elderly_field=fields[1])
+        except InputError as exc:  # named by the upload, not the private copy
+            raise InputError(str(exc).replace(str(path), label)) from None
+
+    return _read_copy(_data, name, read)
+
+
+def read_living(upload, kind: str, *, fields: tuple[str | None, str | None] = (None, None)
+                ) -> PopulationLayer | WalkingNetwork:
+    """The uploaded population layer (``kind`` "population", with its residents and 60+
+    ``fields``) or walking network ("network"), read once per content."""
+    return _or_raise(_living(digest(upload), upload.name, kind, fields, upload.getvalue()))
 
 
 def upload_parts(upload) -> tuple[str, tuple[str, ...]]:

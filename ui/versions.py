@@ -33,7 +33,8 @@ __all__ = [
 ACTIONS = {"import": ("导入设施", "facilities imported"),
            "boundaries": ("替换街道边界", "boundaries replaced"),
            "rollback": ("回退", "rolled back"), "restore-demo": ("恢复演示数据", "demo restored"),
-           "migrate": ("迁移旧数据", "migrated")}
+           "migrate": ("迁移旧数据", "migrated"),
+           "population": ("居住人口", "residents"), "network": ("步行路网", "walking network")}
 
 
 def saved(message: str) -> None:
@@ -92,6 +93,15 @@ def dataset_table(dataset: Dataset, targets: Targets) -> pd.DataFrame:
     for category, origins in dataset.facility_origins.items():
         rows.append({"name": category_label(targets, category),
                      "count": int(counts.get(category, 0)), "source": _origin_text(origins)})
+    people = dataset.population
+    rows.append({"name": t("居住人口（面/点）", "Where residents live (polygons/points)"),
+                 "count": 0 if people is None else len(people.polygons) + len(people.points),
+                 "source": _origin_text((dataset.population_origin,)) if people is not None
+                 else t("无：按街道人口平均分布", "none: each street's population spread")})
+    rows.append({"name": t("步行路网（路段）", "Walking network (edges)"),
+                 "count": 0 if dataset.network is None else dataset.network.n_edges,
+                 "source": _origin_text((dataset.network_origin,)) if dataset.network is not None
+                 else t("无：直线距离", "none: straight lines")})
     return pd.DataFrame(rows)
 
 
@@ -103,6 +113,12 @@ def _summary_text(info: VersionInfo) -> str:
     if "boundaries" in summary:
         changes.insert(0, t("街道", "streets") + f" {summary['boundaries'].get('before')}"
                                                  f"→{summary['boundaries'].get('after')}")
+    for part, words in (("population", ("居民", "residents")),
+                        ("network", ("路段", "edges"))):
+        if isinstance(summary.get(part), dict):
+            before, after = summary[part].get("before"), summary[part].get("after")
+            changes.append(t(*words) + f" {'—' if before is None else before}"
+                                       f"→{'—' if after is None else after}")
     return " · ".join([action, str(summary.get("detail", "")), *changes]).strip(" ·")
 
 

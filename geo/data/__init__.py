@@ -176,11 +176,13 @@ _MODULES = {
         "network_from_bytes",
         "ENDPOINT_DECIMALS",
         "GRAPHML_SUFFIXES",
+        "OSM_SUFFIXES",
         "VECTOR_SUFFIXES",
         "network_from_graph",
         "read_edges_file",
         "read_graphml",
         "read_network",
+        "read_osm_xml",
     ),
     "osm": (
         "OSM_CLASS_CATEGORIES",

@@ -24,6 +24,7 @@ from geo.model.errors import InputError, raise_if_problems
 __all__ = [
     "ENDPOINT_DECIMALS",
     "GRAPHML_SUFFIXES",
+    "OSM_SUFFIXES",
     "VECTOR_SUFFIXES",
     "network_bytes",
     "network_from_bytes",
@@ -31,9 +32,11 @@ __all__ = [
     "read_edges_file",
     "read_graphml",
     "read_network",
+    "read_osm_xml",
 ]
 
 GRAPHML_SUFFIXES = {".graphml", ".xml"}
+OSM_SUFFIXES = {".osm"}
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".zip"}
 #: The formats of :mod:`geo.data.files` an edges file may be in.
 VECTOR_FORMATS = ("gpkg", "geojson", "shp")
@@ -56,8 +59,9 @@ def _first_line(exc: Exception) -> str:
 
 
 def read_network(path: str | Path, *, crs: str | None = None) -> WalkingNetwork:
-    """Read a walking network: GraphML (``.graphml``/``.xml``) or a GeoPackage, GeoJSON or
-    Shapefile of line edges.
+    """Read a walking network: GraphML (``.graphml``/``.xml``, e.g. OSMnx's), OpenStreetMap XML
+    (``.osm``, through OSMnx: its walkable ways) or a GeoPackage, GeoJSON or Shapefile of line
+    edges.
 
     Parameters
     ----------
@@ -78,9 +82,11 @@ def read_network(path: str | Path, *, crs: str | None = None) -> WalkingNetwork:
     suffix = path.suffix.lower()
     if suffix in GRAPHML_SUFFIXES:
         return read_graphml(path, crs=crs)
+    if suffix in OSM_SUFFIXES:
+        return read_osm_xml(path)
     if suffix in VECTOR_SUFFIXES:
         return read_edges_file(path)
-    known = ", ".join(sorted(GRAPHML_SUFFIXES | VECTOR_SUFFIXES))
+    known = ", ".join(sorted(GRAPHML_SUFFIXES | OSM_SUFFIXES | VECTOR_SUFFIXES))
     raise InputError(f"{WHAT} {path}: unknown kind of file {suffix or '(no suffix)'!r}; "
                      f"expected one of {known}")
 
@@ -108,6 +114,33 @@ def read_graphml(path: str | Path, *, crs: str | None = None) -> WalkingNetwork:
     except Exception as exc:  # ElementTree, networkx and type conversions raise several kinds
         raise InputError(f"{source}: cannot be read as GraphML ({_first_line(exc)})") from exc
     return network_from_graph(graph, crs=crs, source=source)
+
+
+def read_osm_xml(path: str | Path) -> WalkingNetwork:
+    """Read an OpenStreetMap XML file (``.osm``, as JOSM or the Overpass API save it) with
+    OSMnx: its ways become edges walkable both ways, with OSMnx's lengths and geometries.
+
+    Raises
+    ------
+    InputError
+        Unreadable XML, or no ways that make a network.
+    """
+    path = Path(path)
+    source = f"{WHAT} {path}"
+    if not path.is_file():
+        raise InputError(f"{source}: no such file")
+    with path.open("rb") as handle:
+        head = handle.read(512).lstrip()
+    if not (head.startswith(b"<?xml") or head.startswith(b"<osm")) or b"<osm" not in head:
+        raise InputError(f"{source}: the content is not OpenStreetMap XML (<osm …>)")
+    import osmnx  # loads only for OSM XML
+
+    try:
+        graph = osmnx.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
+    except Exception as exc:  # expat, OSMnx's own errors (e.g. no ways) and more
+        raise InputError(f"{source}: cannot be read as OpenStreetMap XML "
+                         f"({_first_line(exc)})") from exc
+    return network_from_graph(graph, source=source)
 
 
 def network_from_graph(graph: nx.Graph, *, crs: str | None = None,

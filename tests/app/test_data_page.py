@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo.data.coords import wgs84_to_gcj02
 from geo.data.dataset import Dataset
-from geo.data.dataset_store import DatasetStore
+from geo.data.dataset_store import DatasetStore, embedded_demo
 from geo.data.geocode import GEOCODE_URL_VARIABLE
 from geo.data.io import read_demo, read_targets
 from geo.model import config
@@ -92,7 +92,10 @@ def test_the_page_shows_the_demo_as_version_0(page):
     assert page.warning[0].value.startswith("演示数据")
     table = page.dataframe[0].value
     _, demo = read_demo(read_targets())
-    assert list(table.iloc[:, 1]) == [10, *demo["category"].value_counts(sort=False)]
+    demo_data = embedded_demo(read_targets())
+    assert list(table.iloc[:, 1]) == [10, *demo["category"].value_counts(sort=False),
+                                      len(demo_data.population.polygons),
+                                      demo_data.network.n_edges]
     assert set(table.iloc[:, 2]) == {"演示数据"}
     assert "当前版本：0" in [c.value for c in page.caption]
     assert page.button(key="versions_rollback").disabled
@@ -434,3 +437,58 @@ def test_a_file_that_cannot_be_read_is_not_read_again_on_every_click(page, monke
         at.checkbox(key="versions_sure").check().run()
         at.checkbox(key="versions_sure").uncheck().run()
     assert len(at.error) == 1 and len(calls) == 1
+
+
+def _living_files(tmp_path) -> tuple[bytes, bytes]:
+    """Two residential areas inside the demo's Tianshan street (30 and 60 residents, 10 and 20
+    aged 60+, one with no value for 60+) and a short walking network as GraphML."""
+    import networkx as nx
+
+    areas = gpd.GeoDataFrame(
+        {"居民": [30, 60], "老人": [10, None]},
+        geometry=[shapely.box(121.400, 31.210, 121.402, 31.212),
+                  shapely.box(121.403, 31.210, 121.405, 31.212)], crs="EPSG:4326")
+    buffer = io.BytesIO()
+    areas.to_file(buffer, driver="GeoJSON")
+    graph = nx.Graph(crs="EPSG:4326")
+    for node, (lon, lat) in {"a": (121.399, 31.211), "b": (121.406, 31.211),
+                             "c": (121.406, 31.216)}.items():
+        graph.add_node(node, x=lon, y=lat)
+    graph.add_edge("a", "b")
+    graph.add_edge("b", "c")
+    path = tmp_path / "walk.graphml"
+    nx.write_graphml(graph, path)
+    return buffer.getvalue(), path.read_bytes()
+
+
+def test_residents_and_a_walking_network_are_imported_and_dropped(page, tmp_path):
+    people, walks = _living_files(tmp_path)
+    at = _upload(page, "pop_upload", "小区.geojson", people, "application/geo+json")
+    at.selectbox(key=next(w.key for w in at.selectbox if w.key.startswith("pop_field_"))
+                 ).set_value("居民").run()
+    at.selectbox(key=next(w.key for w in at.selectbox if w.key.startswith("pop_elderly_"))
+                 ).set_value("老人").run()
+    assert not at.exception, at.exception
+    metrics = _metrics(at)
+    assert metrics["居民"] == "90"
+    assert float(metrics["落在街道网格内"].replace(",", "")) + float(
+        metrics["在网格之外"].replace(",", "")) == 90
+    reasons = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert list(reasons["reason"]) == ["rows without a '老人' value (counted as 0 aged 60+)"]
+    at.button(key="pop_apply").click().run()
+    assert not at.exception, at.exception
+    stored = _stored()
+    assert stored.population.total() == 90 and stored.population.total("elderly") == 10
+    assert stored.population_origin.startswith("小区.geojson (")
+    assert stored.network is not None  # the demo's network stays
+    at = _upload(at, "net_upload", "walk.graphml", walks, "application/xml")
+    assert _metrics(at)["路段"] == "2"
+    at.button(key="net_apply").click().run()
+    assert not at.exception, at.exception
+    assert _stored().network.n_edges == 2 and _version() == 2
+    at.button(key="net_drop").click().run()
+    assert not at.exception, at.exception
+    assert _stored().network is None and _stored().population is not None
+    assert _version() == 3
+    versions = next(d.value for d in at.dataframe if "版本" in d.value.columns)
+    assert "路段 2→—" in versions["变更"].iloc[0]

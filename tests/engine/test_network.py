@@ -517,3 +517,21 @@ def test_build_network_reports_unknown_and_duplicated_nodes():
         build_network(nodes, pd.DataFrame({"u": ["a"], "v": ["zz"]}))
     with pytest.raises(InputError, match=r"no 'v' column in the edges"):
         build_network(nodes, pd.DataFrame({"u": ["a"]}))
+
+
+def test_osm_xml_reads_its_ways_through_osmnx_with_their_bends(tmp_path):
+    lon, lat = metric_to_lonlat([0.0, 300.0, 300.0, 600.0], [0.0, 0.0, 400.0, 400.0])
+    nodes = "".join(f'<node id="{i + 1}" lat="{la:.9f}" lon="{lo:.9f}"/>'
+                    for i, (lo, la) in enumerate(zip(lon, lat, strict=True)))
+    path = _write(tmp_path, "walk.osm", '<?xml version="1.0"?><osm version="0.6">' + nodes
+                  + '<way id="7"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/>'
+                  '<tag k="highway" v="footway"/></way></osm>')
+    network = read_network(path)
+    assert network.n_nodes == 2  # the way's ends; its bends are the edge's geometry
+    # a cell 10 m east of the middle of the way's second stretch walks along the bend
+    cells = _points({"beside": (310.0, 200.0)})
+    near = network_nearest(cells, _facilities({"f": (0.0, 0.0)}), network)
+    assert near.loc["beside", "distance_m"] == pytest.approx(10 + 300 + 200, rel=2e-3)
+    broken = _write(tmp_path, "broken.osm", "<html>not osm</html>")
+    with pytest.raises(InputError, match=r"broken\.osm: the content is not OpenStreetMap XML"):
+        read_network(broken)
