@@ -27,6 +27,7 @@ from layers.folium_layers import (
     coverage_legend_entries,
     facility_layer,
     gap_layer,
+    isochrone_layer,
     merged_cells,
     merged_coverage_layer,
     street_layer,
@@ -50,7 +51,8 @@ TEXT = {
            "facility_aliases": ("容量", "地址"),
            "demo": "演示数据（示意，非官方）", "changes": "覆盖变化",
            "gained": "新增覆盖", "lost": "失去覆盖",
-           "network": "沿路网步行", "straight": "直线", "detour": "直线 × 绕行系数 {}"},
+           "network": "沿路网步行", "straight": "直线", "detour": "直线 × 绕行系数 {}",
+           "reach": "各设施可达范围", "reach_aliases": ("设施", "网格数", "面积 km²")},
     "en": {"streets": "Street boundaries", "coverage": "Coverage", "gaps": "Gap cells",
            "distance": "distance to nearest", "covered": "covered", "gap": "gap",
            "facilities": "Facilities",
@@ -61,7 +63,8 @@ TEXT = {
            "demo": "Demo data (approximate, not official)", "changes": "Coverage change",
            "gained": "newly covered", "lost": "no longer covered",
            "network": "walk along the streets", "straight": "straight line",
-           "detour": "straight line × detour factor {}"},
+           "detour": "straight line × detour factor {}",
+           "reach": "Each facility's reach", "reach_aliases": ("Facility", "Cells", "Area km²")},
 }
 
 
@@ -108,7 +111,8 @@ def _for_basemap(view: MapView, *frames: gpd.GeoDataFrame) -> list[gpd.GeoDataFr
 
 def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
                  cells: gpd.GeoDataFrame, changes: gpd.GeoDataFrame | None = None,
-                 cell_limit: int | None = None) -> folium.Map:
+                 cell_limit: int | None = None,
+                 reach: gpd.GeoDataFrame | None = None) -> folium.Map:
     """The coverage map of ``view.category``.
 
     Parameters
@@ -122,6 +126,9 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
     cell_limit
         With more cells than this (default :data:`MAP_CELL_LIMIT`), the coverage and gaps are
         drawn merged by street and distance band (:func:`layers.folium_layers.merged_cells`).
+    reach
+        Each facility's reach within the radius (see ``geo.plan.isochrones.isochrones``),
+        EPSG:4326: a layer switched off at first.
 
     Raises
     ------
@@ -150,6 +157,11 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
     if changes is not None:
         (changes,) = _for_basemap(view, changes)
         change_layer(changes, name=text["changes"]).add_to(fmap)
+    if reach is not None:
+        (reach,) = _for_basemap(view, reach)
+        isochrone_layer(reach, name=f"{text['reach']}: {name}",
+                        colour=category_colour(view.category),
+                        aliases=text["reach_aliases"]).add_to(fmap)
     label = "name_en" if view.lang == "en" else "name"
     street_layer(streets, name=text["streets"], label_field=label,
                  aliases=text["street_aliases"]).add_to(fmap)

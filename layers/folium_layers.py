@@ -50,6 +50,7 @@ __all__ = [
     "coverage_legend_entries",
     "facility_layer",
     "gap_layer",
+    "isochrone_layer",
     "merged_cells",
     "merged_coverage_layer",
     "street_layer",
@@ -318,6 +319,25 @@ def change_layer(cells: gpd.GeoDataFrame, *, name: str) -> folium.FeatureGroup:
                 "color": CHANGE_COLOURS[f["properties"]["change"]], "weight": 1.5,
                 "fillOpacity": 0.6,
                 "className": f"change-cell change-{class_token(f['properties']['change'])}"},
+        ).add_to(group)
+    return group
+
+
+def isochrone_layer(outlines: gpd.GeoDataFrame, *, name: str, colour: str,
+                    aliases: tuple[str, str, str] = ("设施", "网格数", "面积 km²"),
+                    show: bool = False) -> folium.FeatureGroup:
+    """Each facility's reach within the radius (see :func:`geo.plan.isochrones.isochrones`)
+    outlined in ``colour``, with a tooltip (name, cells, km²); HTML-escaped text."""
+    group = folium.FeatureGroup(name=html_text(name), show=show)
+    facilities = outlines[(outlines["scope"] == "facility") & ~outlines.geometry.is_empty]
+    if len(facilities):
+        frame = escaped_columns(facilities, ["name"])
+        frame["area"] = facilities["area_km2"].map(lambda a: f"{a:.2f}")
+        folium.GeoJson(
+            _geojson(frame, ["name", "cells", "area"]),
+            style_function=lambda _: {"color": colour, "weight": 1.5, "fillOpacity": 0.04,
+                                      "dashArray": "4 3", "className": "isochrone"},
+            tooltip=folium.GeoJsonTooltip(["name", "cells", "area"], aliases=_aliases(aliases)),
         ).add_to(group)
     return group
 

@@ -19,6 +19,7 @@ from geo.engine.coverage import compute_coverage
 from geo.engine.result import CoverageResult
 from geo.model import config
 from geo.model.targets import Targets
+from geo.plan.isochrones import isochrones
 from geo.plan.tables import category_cells
 from layers.explorer import MapView, explorer_map
 from layers.offline import standalone_html
@@ -32,6 +33,7 @@ __all__ = [
     "load_dataset",
     "load_dataset_version",
     "load_inputs",
+    "load_isochrones",
     "load_map_html",
     "load_targets",
 ]
@@ -127,12 +129,25 @@ def load_category_cells(resolution: int, category: str) -> gpd.GeoDataFrame:
     return _category_cells(resolution, category, current_version())
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _isochrones(resolution: int, category: str, version: Version) -> gpd.GeoDataFrame:
+    return isochrones(_coverage(resolution, version), _dataset(version).facilities,
+                      category=category)
+
+
+def load_isochrones(resolution: int, category: str) -> gpd.GeoDataFrame:
+    """Each facility's reach within its category's radius, and the category's, for the map and
+    the GeoJSON export (see :func:`geo.plan.isochrones.isochrones`)."""
+    return _isochrones(resolution, category, current_version())
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _map_html(view: MapView, resolution: int, version: Version) -> str:
     dataset = _dataset(version)
     cells = _category_cells(resolution, view.category, version)
     return standalone_html(explorer_map(view, streets=dataset.streets,
-                                        facilities=dataset.facilities, cells=cells))
+                                        facilities=dataset.facilities, cells=cells,
+                                        reach=_isochrones(resolution, view.category, version)))
 
 
 def load_map_html(view: MapView, resolution: int) -> str:

@@ -10,7 +10,9 @@ from pathlib import Path
 import streamlit as st
 
 from geo.data.audit import checked
+from geo.data.export_io import write_geojson
 from geo.model.access import Action, Principal, Refused, refusal
+from geo.plan.isochrones import isochrones
 from layers.fonts import MissingFontError
 from layers.report import FORMATS, ReportInputs, category_map_png, write_reports
 from ui.auth import audit_log, principal
@@ -36,6 +38,15 @@ def _files(inputs: ReportInputs, *, codes: list[str], formats: list[str], dpi: i
         written = write_reports(inputs, codes=codes, formats=formats, out_dir=Path(folder),
                                 dpi=dpi, progress=progress)
         return {path.name: path.read_bytes() for path in written}
+
+
+def _reach_geojson(inputs: ReportInputs, category: str) -> bytes:
+    """Each facility's reach within the radius of ``category``, and the category's, as
+    GeoJSON (see :func:`geo.plan.isochrones.isochrones`)."""
+    with tempfile.TemporaryDirectory(prefix="changning-export-") as folder:
+        path = Path(folder) / "reach.geojson"
+        write_geojson(isochrones(inputs.result, inputs.facilities, category=category), path)
+        return path.read_bytes()
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -92,6 +103,12 @@ def export_panel(inputs: ReportInputs, *, code: str | None, category: str, mode:
                 st.session_state[state] = _checked_files(
                     who, lambda: _files(inputs, codes=codes, formats=formats, dpi=dpi),
                     codes=codes, what=f"report {','.join(formats)}")
+            if st.button(t("各设施可达范围（GeoJSON）", "Each facility's reach (GeoJSON)"),
+                         key=f"{key}_reach"):
+                name = f"reach-{category}.geojson"
+                st.session_state[state] = _checked_files(
+                    who, lambda: {name: _reach_geojson(inputs, category)}, codes=codes,
+                    what="reach outlines")
             if refusal(who, Action.EXPORT, streets=every) is None and st.button(
                     t("全部街道打包（ZIP）", "All streets as one ZIP"), key=f"{key}_all"):
                 bar = st.progress(0.0, text=t("正在生成…", "Making…"))

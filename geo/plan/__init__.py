@@ -13,6 +13,10 @@ from geo._lazy import lazy_api
 
 #: Module → the public names it defines.
 _MODULES = {
+    "isochrones": (
+        "ISOCHRONE_COLUMNS",
+        "isochrones",
+    ),
     "wording": (
         "distance_words",
         "gain_words",

@@ -91,3 +91,21 @@ def test_the_scenario_pdf_holds_the_before_after_comparison(tmp_path, monkeypatc
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "情景对比" in text and "程家桥街道" in text
+
+
+def test_map_explorer_exports_each_facilitys_walking_reach_as_geojson():
+    import json
+
+    at = _page("map_explorer.py")
+    at.selectbox(key="category").set_value("market").run()
+    at.button(key="explorer_export_reach").click().run()
+    assert not at.exception and not at.error
+    files = _downloads(at, "explorer_export")
+    data = json.loads(files["reach-market.geojson"])
+    scopes = [f["properties"]["scope"] for f in data["features"]]
+    assert scopes[0] == "category" and set(scopes[1:]) == {"facility"}
+    assert {f["properties"]["distance"] for f in data["features"]} == {"network"}
+    assert len(scopes) == 1 + 28  # the demo's 28 markets, all open
+    html = next(f.proto.srcdoc for f in at.get("iframe"))
+    assert '"className": "isochrone"' in html  # the map holds the reach layer too
+    assert "沿路网步行" in html or json.dumps("沿路网步行")[1:-1] in html  # the legend says so
