@@ -30,6 +30,7 @@ __all__ = [
     "RELATION_A",
     "RELATION_B",
     "TOO_MANY_REQUESTS",
+    "WALKS_REPLY",
     "OverpassStub",
     "Reply",
     "serve_overpass",
@@ -102,6 +103,25 @@ POIS_REPLY = {**_HEADER, "elements": [
 ]}
 
 
+def _walk(osm_id: int, nodes: list[tuple[int, float, float]], **tags: str) -> dict:
+    return {"type": "way", "id": osm_id, "nodes": [n for n, _, _ in nodes],
+            "geometry": [{"lat": lat, "lon": lon} for _, lon, lat in nodes], "tags": tags}
+
+
+# Ways in relation A: a street west–east along 31.212 through nodes 1–2–3, a footway north from
+# node 2 bending at node 4 to node 5, a service road closed to walkers, an expressway.
+WALKS_REPLY = {**_HEADER, "elements": [
+    _walk(301, [(1, 121.401, 31.212), (2, 121.403, 31.212), (3, 121.408, 31.212)],
+          highway="residential", name="甲路"),
+    _walk(302, [(2, 121.403, 31.212), (4, 121.4035, 31.215), (5, 121.403, 31.218)],
+          highway="footway"),
+    _walk(303, [(3, 121.408, 31.212), (6, 121.408, 31.219)], highway="service",
+          access="private"),
+    _walk(304, [(7, 121.400, 31.219), (8, 121.409, 31.219)], highway="motorway",
+          name="高架"),
+]}
+
+
 @dataclass(frozen=True)
 class Reply:
     """A scripted answer: an HTTP status, a body (None: the normal answer), and a delay."""
@@ -146,6 +166,8 @@ class OverpassStub:
 
 
 def _answer(query: str) -> bytes | None:
+    if "out body geom" in query:
+        return json.dumps(WALKS_REPLY, ensure_ascii=False).encode("utf-8")
     if "out geom" in query:
         return json.dumps(BOUNDARIES_REPLY, ensure_ascii=False).encode("utf-8")
     if "out center" in query:

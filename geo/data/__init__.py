@@ -17,6 +17,12 @@ from geo._lazy import lazy_api
 
 #: Module → the public names it defines.
 _MODULES = {
+    "osm_walks": (
+        "NETWORK_FILE",
+        "fetch_walks",
+        "overpass_query_walks",
+        "walks_from_overpass",
+    ),
     "accounts": (
         "MIN_PASSWORD",
         "Account",

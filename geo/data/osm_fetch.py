@@ -27,6 +27,7 @@ from shapely.geometry import LineString, MultiPolygon, Polygon
 
 from geo.data.osm import OSM_CLASS_CATEGORIES
 from geo.data.osm_fetch_http import OVERPASS_URL, FetchError, fetch_overpass
+from geo.data.osm_walks import NETWORK_FILE, overpass_query_walks, walks_from_overpass
 from geo.data.schema import FACILITY_COLUMNS
 from geo.model.config import STORAGE_CRS
 
@@ -325,6 +326,7 @@ def fetch_osm(
     *,
     url: str = OVERPASS_URL,
     units: Sequence[OsmUnit] = CHANGNING_RELATIONS,
+    network: bool = False,
     **options: Any,
 ) -> list[Path]:
     """Download the street boundaries and facilities of ``units`` and write them to ``out_dir``.
@@ -343,13 +345,16 @@ def fetch_osm(
         The Overpass interpreter endpoint.
     units
         The relations to fetch, with their codes and names.
+    network
+        Also the walking network inside them, as a third file (see
+        :func:`geo.data.osm_walks.fetch_walks`).
     **options
         Passed on to :func:`fetch_overpass` (``timeout``, ``retries``, ``backoff_s``, ``sleep``).
 
     Returns
     -------
     list of Path
-        The boundaries file, then the facilities file.
+        The boundaries file, then the facilities file (then the walking network's).
 
     Raises
     ------
@@ -368,7 +373,14 @@ def fetch_osm(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     boundaries_path, facilities_path = out_dir / BOUNDARIES_FILE, out_dir / FACILITIES_FILE
+    walks = (walks_from_overpass(fetch_overpass(overpass_query_walks(ids), url=url, **options))
+             if network else None)
     boundaries_path.unlink(missing_ok=True)
     streets.to_file(boundaries_path, driver="GeoJSON")
     _write_facilities_csv(pois, facilities_path)
-    return [boundaries_path, facilities_path]
+    if walks is None:
+        return [boundaries_path, facilities_path]
+    network_path = out_dir / NETWORK_FILE
+    network_path.unlink(missing_ok=True)
+    walks.to_file(network_path, driver="GeoJSON")
+    return [boundaries_path, facilities_path, network_path]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import socket
 
+import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from shapely.geometry import MultiPolygon
@@ -307,3 +309,40 @@ def test_cli_fetch_osm_reports_a_failure_with_exit_2(overpass, tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "no relation for id" in done.stderr  # the stub holds 2 of the 10 relations
     assert not any((tmp_path / "osm").iterdir())  # nothing half-written
+
+
+def test_fetch_osm_network_writes_walkable_edges_cut_where_ways_meet(overpass, tmp_path):
+    from geo.data.network_io import read_network
+    from geo.data.osm_walks import NETWORK_FILE
+    from geo.engine.network import to_metric
+
+    paths = fetch_osm(tmp_path, url=overpass.url, units=STUB_UNITS, network=True)
+    assert paths[2] == tmp_path / NETWORK_FILE
+    assert "out body geom" in overpass.requests[2]["query"]
+    assert 'way["highway"]["highway"!~"^(motorway|' in overpass.requests[2]["query"]
+    edges = gpd.read_file(paths[2])
+    # the street 1–2–3 is cut at node 2 where the footway starts; the private service road
+    # and the motorway are left out
+    assert sorted(zip(edges["osm_way"], [len(g.coords) for g in edges.geometry],
+                      strict=True)) == [(301, 2), (301, 2), (302, 3)]
+    network = read_network(paths[2])
+    assert (network.n_nodes, network.n_edges) == (4, 3)
+    # walking from node 1 to node 5 goes along the street to node 2 and up the bent footway
+    xy = to_metric(np.array([121.401, 121.403, 121.4035, 121.403]),
+                   np.array([31.212, 31.212, 31.215, 31.218]))
+    expected = sum(np.hypot(*(xy[i + 1] - xy[i])) for i in range(3))
+    from geo.engine.network import snap_xy
+    from geo.engine.walk import nearest_on_network
+
+    distance, _ = nearest_on_network(network, snap_xy(network, xy[[3]]), xy[[0]])
+    assert distance[0] == pytest.approx(expected, abs=1e-3)
+
+
+def test_cli_fetch_osm_network(overpass, tmp_path):
+    from tests.cli_helpers import run_cli
+
+    done = run_cli("fetch-osm", "--out", str(tmp_path / "osm"), "--url", overpass.url,
+                   "--network")
+    assert done.returncode == 2  # the stub holds 2 of the 10 relations: nothing written
+    assert not any((tmp_path / "osm").iterdir())
+    assert "--network" in run_cli("fetch-osm", "--help").stdout
