@@ -19,6 +19,7 @@ import scipy.sparse as sp
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
+from scipy.spatial import cKDTree
 
 from geo.model.config import METRIC_CRS, STORAGE_CRS
 from geo.model.errors import InputError, raise_if_problems
@@ -41,6 +42,13 @@ __all__ = [
 SNAP_DECIMALS = 6
 #: A point farther than this from every edge (metres) is unreachable, by default.
 DEFAULT_MAX_SNAP_M = 250.0
+#: Pieces are probed every this many metres at most: a point's nearest piece is among the
+#: pieces of its nearest probes once the farthest of those is over half this farther than it.
+PROBE_M = 20.0
+#: Probes asked for first (then four times as many, until that holds).
+PROBES_NEAR = 16
+#: Points attached at once (bounds the memory of the candidate pairs).
+SNAP_CHUNK = 131_072
 
 
 @cache
@@ -72,11 +80,15 @@ class Segments:
     line_length: np.ndarray
 
     @cached_property
-    def tree(self) -> shapely.STRtree:
-        """R-tree of the pieces, for the nearest edge of a point."""
-        return shapely.STRtree(shapely.linestrings(
-            np.stack([self.a, self.b], axis=1).reshape(-1, 2),
-            indices=np.repeat(np.arange(len(self.a)), 2)))
+    def probes(self) -> tuple[cKDTree, np.ndarray]:
+        """KD-tree of points along the pieces, at most :data:`PROBE_M` apart (the middles of
+        equal parts of each piece), and the piece of each."""
+        length = np.hypot(*(self.b - self.a).T)
+        parts = np.maximum(1, np.ceil(length / PROBE_M)).astype(np.int64)
+        owner = np.repeat(np.arange(len(parts)), parts)
+        step = np.arange(len(owner)) - np.repeat(np.cumsum(parts) - parts, parts)
+        share = ((step + 0.5) / parts[owner])[:, None]
+        return cKDTree(self.a[owner] + share * (self.b - self.a)[owner]), owner
 
 
 @dataclass(frozen=True, eq=False)
@@ -351,31 +363,59 @@ def snap_xy(network: WalkingNetwork, xy: np.ndarray) -> Snap:
     """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     n = len(xy)
-    edge, distance = np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
-    to_u, to_v = np.full(n, np.nan), np.full(n, np.nan)
     pieces = network.segments
-    if n == 0 or len(pieces.a) == 0:
-        return Snap(edge=edge, to_u=to_u, to_v=to_v, distance_m=distance)
-    reach = network.max_snap_m
-    point, piece = pieces.tree.query_nearest(shapely.points(xy), max_distance=reach + 1e-3,
-                                             all_matches=True)
-    if len(point) == 0:
-        return Snap(edge=edge, to_u=to_u, to_v=to_v, distance_m=distance)
-    along, gap = _project(xy[point], pieces.a[piece], pieces.b[piece])
-    gap = np.round(gap, SNAP_DECIMALS)
-    order = np.lexsort([piece, gap, point])  # per point: the nearest, then the first listed
-    first = order[np.r_[True, point[order][1:] != point[order][:-1]]]
-    first = first[gap[first] <= reach]
-    chosen, at = point[first], piece[first]
+    piece, distance, along = np.full(n, -1, dtype=np.int64), np.full(n, np.inf), np.zeros(n)
+    if len(pieces.a):
+        for start in range(0, n, SNAP_CHUNK):
+            part = slice(start, start + SNAP_CHUNK)
+            piece[part], distance[part], along[part] = _nearest_pieces(
+                pieces, xy[part], reach=network.max_snap_m)
+    chosen = np.flatnonzero(piece >= 0)
+    at = piece[chosen]
+    edge = np.full(n, -1, dtype=np.int64)
     edge[chosen] = pieces.edge[at]
-    distance[chosen] = gap[first]
     line = pieces.line_length[edge[chosen]]
-    share = np.where(line > 0, (pieces.start[at] + along[first]) / np.where(line > 0, line, 1),
+    share = np.where(line > 0, (pieces.start[at] + along[chosen]) / np.where(line > 0, line, 1),
                      0.0).clip(0.0, 1.0)
     length = network.edge_length[edge[chosen]]
+    to_u, to_v = np.full(n, np.nan), np.full(n, np.nan)
     to_u[chosen] = np.round(share * length, SNAP_DECIMALS)
     to_v[chosen] = np.round(length - share * length, SNAP_DECIMALS)
     return Snap(edge=edge, to_u=to_u, to_v=to_v, distance_m=distance)
+
+
+def _nearest_pieces(pieces: Segments, xy: np.ndarray, *, reach: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point's nearest piece (-1 when none is within ``reach`` metres), the distance to
+    it (rounded to :data:`SNAP_DECIMALS`; ties to the first listed) and how far along it the
+    nearest point lies.
+
+    Exact: the pieces of a point's nearest probes are compared, and more probes are asked for
+    until the farthest of them is over half :data:`PROBE_M` farther than the nearest piece
+    found (every other piece is then farther: each of its points lies within half ``PROBE_M``
+    of one of its probes), or the nearest probe is too far for any piece to be in reach.
+    """
+    tree, owner = pieces.probes
+    n, total, half = len(xy), len(owner), PROBE_M / 2
+    piece, distance, along = np.full(n, -1, dtype=np.int64), np.full(n, np.inf), np.zeros(n)
+    todo, k = np.arange(n), min(PROBES_NEAR, total)
+    while len(todo):
+        near, index = tree.query(xy[todo], k=k)
+        near, candidate = near.reshape(len(todo), k), owner[index.reshape(len(todo), k)]
+        walked, gap = _project(np.repeat(xy[todo], k, axis=0), pieces.a[candidate.ravel()],
+                               pieces.b[candidate.ravel()])
+        walked, gap = walked.reshape(-1, k), np.round(gap, SNAP_DECIMALS).reshape(-1, k)
+        low = gap.min(axis=1)
+        column = np.where(gap == low[:, None], candidate, np.iinfo(np.int64).max).argmin(axis=1)
+        out_of_reach = near[:, 0] - half > reach
+        sure = (k >= total) | (near[:, -1] - half > low + 1e-6) | out_of_reach
+        found = np.flatnonzero(sure & ~out_of_reach & (low <= reach))
+        rows = todo[found]
+        piece[rows] = candidate[found, column[found]]
+        distance[rows] = low[found]
+        along[rows] = walked[found, column[found]]
+        todo, k = todo[~sure], min(4 * k, total)
+    return piece, distance, along
 
 
 def _project(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -242,3 +242,25 @@ def test_walks_within_a_radius_are_the_walks_one_source_at_a_time(seed):
                          for i in range(len(sources))])
     assert matrix.tolist() == expected.tolist()
     assert 0 < matrix.sum() < matrix.size
+
+
+def test_attachment_is_exact_whichever_search_decides_it():
+    # short streets, one 3 km avenue and a long bent lane: the probes decide most points, the
+    # R-tree those the probes cannot tell (all must match brute force)
+    rng = np.random.default_rng(11)
+    network = _random_network(rng, size=8, spacing=60.0, far=False)
+    nodes = {"w": (-500.0, -200.0), "e": (2500.0, -200.0), "n": (200.0, 900.0)}
+    extra = _network(nodes, [("w", "e"), ("w", "n", np.nan, [(-500, -200), (-400, 700),
+                                                            (200, 900)])])
+    for net in (network, extra):
+        points = rng.uniform(-800, 2800, (400, 2))
+        snap = snap_xy(net, points)
+        lines = _lines(net)
+        for i, point in enumerate(points):
+            at = _attach(lines, point, net.max_snap_m)
+            if at is None:
+                assert snap.edge[i] == -1
+                continue
+            assert snap.distance_m[i] == pytest.approx(at[2], abs=1e-6)
+            assert lines[snap.edge[i]].distance(shapely.Point(point)) == pytest.approx(
+                at[2], abs=1e-6)
