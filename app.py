@@ -24,9 +24,13 @@ def district_kpis(table) -> None:
         gap = row.covered_residents_pct - row.target_pct
         column.metric(as_text(row.category), f"{row.covered_residents_pct:.1f}%",
                       delta=t(f"{gap:+.1f} 个百分点", f"{gap:+.1f} pp"))
-        column.caption(t(f"目标 {row.target_pct:.0f}%，未达标街道 {row.streets_below_target} 个",
-                         f"target {row.target_pct:.0f}%, {row.streets_below_target} streets "
-                         "below it"))
+        whose = {"elderly": t("60岁以上老人", "of those aged 60+"),
+                 "area": t("覆盖面积（无人口数据）", "of area (no population data)")}.get(
+            row.judged_on, t("居民", "of residents"))
+        column.caption(t(f"{whose}；目标 {row.target_pct:.0f}%，未达标街道 "
+                         f"{row.streets_below_target} 个",
+                         f"{whose}; target {row.target_pct:.0f}%, {row.streets_below_target} "
+                         "streets below it"))
 
 
 def overview() -> None:
@@ -51,7 +55,7 @@ def overview() -> None:
 
     st.subheader(t(f"各街道覆盖：{shown}", f"Coverage per street: {shown}"))
     table = street_table(result, choices.category)
-    show_table(table, highlight=True)
+    show_table(table, highlight=True, basis=result.basis)
     below = int((table["meets_target"] == False).sum())  # noqa: E712
     st.caption(t(f"低于目标的街道：{below} / {len(table)}（红色标出）",
                  f"Streets below target: {below} / {len(table)} (shaded red)"))

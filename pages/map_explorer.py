@@ -28,7 +28,8 @@ if len(below):
                             covered_residents_pct=(below["covered_population_share"] * 100)
                             .round(1),
                             target_pct=below["target_share"] * 100)
-               [["code", "street", "covered_residents_pct", "target_pct", "facilities"]])
+               [["code", "street", "covered_residents_pct", "target_pct", "facilities"]],
+               basis=result.basis)
 else:
     st.success(t("所有街道均达到目标。", "Every street meets the target."))
 

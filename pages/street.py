@@ -35,7 +35,7 @@ show_map(choices, targets=targets, categories=categories,
 
 st.subheader(t("各类设施覆盖（对比全区平均与目标）",
                "Coverage per category, against the district average and the target"))
-show_table(street_profile(result, code, names), highlight=True)
+show_table(street_profile(result, code, names), highlight=True, basis=result.basis)
 
 shown = as_text(names[choices.category])
 st.subheader(t(f"未覆盖街区：{shown}（按人口排序）",

@@ -23,6 +23,7 @@ COLUMNS = {
     "cells": ("网格数", "Cells"),
     "covered_cells": ("覆盖网格", "Covered cells"),
     "covered_residents_pct": ("覆盖人口 %", "Covered residents %"),
+    "covered_area_pct": ("覆盖面积 %", "Covered area %"),
     "district_pct": ("全区平均 %", "District average %"),
     "target_pct": ("目标 %", "Target %"),
     "facilities": ("设施数", "Facilities"),

@@ -33,14 +33,21 @@ def _gap_rows(table: pd.DataFrame) -> pd.DataFrame:
     return styles
 
 
-def show_table(table: pd.DataFrame, *, highlight: bool = False, **kwargs: object) -> None:
+#: Columns headed otherwise when the shares are of area (no population known).
+AREA_COLUMNS = {"covered_residents_pct": "covered_area_pct"}
+
+
+def show_table(table: pd.DataFrame, *, highlight: bool = False, basis: str = "residents",
+               **kwargs: object) -> None:
     """A table with headers in the chosen language and formatted numbers; rows below target
-    shaded when ``highlight``. Extra keyword arguments go to ``st.dataframe``."""
+    shaded when ``highlight``; shares headed as shares of area when ``basis`` is "area" (no
+    population known). Extra keyword arguments go to ``st.dataframe``."""
     formats = {k: v for k, v in NUMBER_FORMATS.items() if k in table.columns}
     styler = table.style.format(formats, na_rep="–")
     if highlight and "meets_target" in table.columns:
         styler = styler.apply(lambda _: _gap_rows(table), axis=None)
-    labels = {c: st.column_config.Column(column_label(c)) for c in table.columns}
+    names = AREA_COLUMNS if basis == "area" else {}
+    labels = {c: st.column_config.Column(column_label(names.get(c, c))) for c in table.columns}
     st.dataframe(styler, hide_index=True, column_config=labels, **kwargs)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo.engine.hexgrid import cell_polygons
@@ -22,9 +23,17 @@ __all__ = [
     "targets_table",
 ]
 
+def _judged_share(rows: pd.DataFrame) -> pd.Series:
+    """Each row's covered share the target is judged on: of those aged 60+ where
+    ``judged_on`` says so, else of residents (or area)."""
+    return rows["covered_population_share"].where(rows["judged_on"] != "elderly",
+                                                  rows["covered_elderly_share"])
+
+
 def street_table(result: CoverageResult, category: str) -> pd.DataFrame:
-    """One row per street for ``category``: residents, cells, covered shares (percent), target
-    (percent), facilities inside and whether the target is met; lowest coverage first."""
+    """One row per street for ``category``: residents, cells, covered shares (percent, of
+    what the target is judged on: ``judged_on``), target (percent), facilities inside and
+    whether the target is met; lowest coverage first."""
     rows = result.streets[result.streets["category"] == category]
     table = pd.DataFrame({
         "code": rows["code"],
@@ -32,7 +41,7 @@ def street_table(result: CoverageResult, category: str) -> pd.DataFrame:
         "residents": rows["population"],
         "cells": rows["cells"],
         "covered_cells": rows["covered_cells"],
-        "covered_residents_pct": (rows["covered_population_share"] * 100).round(1),
+        "covered_residents_pct": (_judged_share(rows) * 100).round(1),
         "target_pct": (rows["target_share"] * 100).round(1),
         "facilities": rows["facilities"],
         "capacity": rows["capacity"],
@@ -45,9 +54,15 @@ def district_table(result: CoverageResult, labels: dict[str, str]) -> pd.DataFra
     """One row per category over the district: covered residents (percent) against target
     (percent), facilities, and streets below target. ``labels`` maps category to display name."""
     summary = district_summary(result)
+    elderly = result.streets.groupby("category")["judged_on"].agg(
+        lambda judged: bool((judged == "elderly").any())).reindex(summary.index).to_numpy(
+        dtype=bool)
+    share = np.where(elderly, summary["covered_elderly_share"],
+                     summary["covered_population_share"])
     return pd.DataFrame({
         "category": [labels.get(c, c) for c in summary.index],
-        "covered_residents_pct": (summary["covered_population_share"] * 100).round(1).to_numpy(),
+        "covered_residents_pct": (share * 100).round(1),
+        "judged_on": np.where(elderly, "elderly", result.basis),
         "target_pct": (summary["target_share"] * 100).round(1).to_numpy(),
         "facilities": summary["facilities"].to_numpy(),
         "streets_below_target": summary["streets_below_target"].to_numpy(),
@@ -92,12 +107,14 @@ def street_profile(result: CoverageResult, code: str, labels: dict[str, str]) ->
     rows = result.streets[result.streets["code"] == code].set_index("category")
     district = district_summary(result)
     categories = list(result.categories)
+    elderly = (rows.loc[categories, "judged_on"] == "elderly").to_numpy()
+    whole = np.where(elderly, district.loc[categories, "covered_elderly_share"],
+                     district.loc[categories, "covered_population_share"])
     return pd.DataFrame({
         "category": [labels.get(c, c) for c in categories],
-        "covered_residents_pct": (rows.loc[categories, "covered_population_share"] * 100)
+        "covered_residents_pct": (_judged_share(rows.loc[categories]) * 100)
         .round(1).to_numpy(),
-        "district_pct": (district.loc[categories, "covered_population_share"] * 100)
-        .round(1).to_numpy(),
+        "district_pct": (whole * 100).round(1),
         "target_pct": (rows.loc[categories, "target_share"] * 100).round(1).to_numpy(),
         "meets_target": rows.loc[categories, "meets_target"].to_numpy(),
         "facilities": rows.loc[categories, "facilities"].to_numpy(),
