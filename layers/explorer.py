@@ -19,6 +19,8 @@ import geopandas as gpd
 from geo.data.shift import shift_bounds_to_gcj02, shift_geometries_to_gcj02
 from layers.basemaps import BASEMAPS, add_basemap
 from layers.folium_layers import (
+    FACILITY_PANE,
+    add_facility_pane,
     add_layer_control,
     add_legend,
     base_map,
@@ -165,8 +167,10 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
     label = "name_en" if view.lang == "en" else "name"
     street_layer(streets, name=text["streets"], label_field=label,
                  aliases=text["street_aliases"]).add_to(fmap)
+    add_facility_pane(fmap)
     for key, display in view.category_names.items():
         facility_layer(facilities, category=key, name=f"{text['facilities']}: {display}",
+                       pane=FACILITY_PANE,
                        show=key in view.shown, aliases=text["facility_aliases"]).add_to(fmap)
     add_layer_control(fmap)
     add_legend(fmap, [

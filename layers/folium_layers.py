@@ -40,7 +40,9 @@ from layers.style import (
 )
 
 __all__ = [
+    "FACILITY_PANE",
     "HtmlTooltip",
+    "add_facility_pane",
     "add_layer_control",
     "add_legend",
     "base_map",
@@ -140,7 +142,8 @@ def add_legend(fmap: folium.Map, sections: list[tuple[str, list[tuple[str, str]]
     fmap.get_root().html.add_child(folium.Element(
         f'<div class="map-legend" style="position:fixed;bottom:28px;right:8px;z-index:1000;'
         f'background:#fffe;padding:6px 8px;font:12px sans-serif;border-radius:4px;'
-        f'box-shadow:0 1px 4px #0004;max-height:60%;overflow:auto">{"".join(parts)}</div>'))
+        f'box-shadow:0 1px 4px #0004;max-height:60%;max-width:30%;overflow:auto;'
+        f'overflow-wrap:anywhere">{"".join(parts)}</div>'))
 
 
 def street_layer(streets: gpd.GeoDataFrame, *, name: str, label_field: str = "name",
@@ -161,8 +164,8 @@ def street_layer(streets: gpd.GeoDataFrame, *, name: str, label_field: str = "na
     ).add_to(group)
     points = streets.geometry.representative_point()
     for point, label in zip(points, streets[label_field].map(html_text), strict=True):
-        folium.Marker(
-            [point.y, point.x],
+        folium.Marker(  # not interactive: a label never takes a marker's hover or click
+            [point.y, point.x], interactive=False,
             icon=folium.DivIcon(html=f'<div class="street-label">{label}</div>',
                                 icon_size=(120, 18), icon_anchor=(60, 9),
                                 class_name="street-label-icon"),
@@ -193,11 +196,22 @@ def _cluster(name: str, category: str, show: bool) -> MarkerCluster:
                                   "showCoverageOnHover": False})
 
 
+#: The map pane facility markers are drawn in: above the streets, cells and outlines (Leaflet's
+#: overlay pane is at z-index 400), so a street's or a cell's shape never covers a marker.
+FACILITY_PANE = "facilities"
+
+
+def add_facility_pane(fmap: folium.Map) -> None:
+    """The pane :func:`facility_layer` draws into with ``pane=FACILITY_PANE``."""
+    folium.map.CustomPane(FACILITY_PANE, z_index=450, pointer_events=True).add_to(fmap)
+
+
 def facility_layer(facilities: gpd.GeoDataFrame, *, category: str, name: str,
                    show: bool = True, aliases: tuple[str, str] = ("容量", "地址"),
-                   ) -> MarkerCluster:
+                   pane: str | None = None) -> MarkerCluster:
     """One category's facilities as clustered circle markers sized by capacity; planned ones
-    hollow and dashed, closed ones dotted. ``show`` False adds the layer switched off.
+    hollow and dashed, closed ones dotted. ``show`` False adds the layer switched off;
+    ``pane``: the map pane to draw the markers in (see :func:`add_facility_pane`).
 
     Each marker's tooltip (:class:`HtmlTooltip`) shows the name, subtype, status, capacity and
     address, HTML-escaped.
@@ -217,6 +231,7 @@ def facility_layer(facilities: gpd.GeoDataFrame, *, category: str, name: str,
             fill=True, fill_color=colour, fill_opacity=style["fill_opacity"],
             dash_array=style["dash_array"],
             class_name=f"facility facility-{class_token(category)}",
+            **({"pane": pane} if pane else {}),
             tooltip=HtmlTooltip(f"<b>{row.name}</b><br>{row.subtype} · {row.status}"
                                 f"<br>{capacity_label} {capacity}<br>{address_label} "
                                 f"{row.address}"),

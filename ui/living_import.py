@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geo.data.dataset import Dataset, with_network, with_population
+from geo.data.dataset import DEMO, Dataset, with_network, with_population
 from geo.data.population_io import DEFAULT_POPULATION_FIELD, RASTER_SUFFIXES
 from geo.engine.hexgrid import street_grid
 from geo.engine.incremental import grid_snap
@@ -38,6 +38,11 @@ def _base(prefix: str, upload) -> int:
     key = f"{prefix}_base_{upload.file_id}"
     st.session_state.setdefault(key, dataset_store().current_version())
     return st.session_state[key]
+
+
+def _origin(origin: str) -> str:
+    """Where a part came from, for the page: the demo, or the imported file."""
+    return t("演示数据", "demo") if origin == DEMO else as_text(origin)
 
 
 def _stamp(name: str) -> str:
@@ -97,8 +102,8 @@ def population_panel() -> None:
     """Upload where residents live; use it, or go back to the streets' populations."""
     current = load_dataset_version(dataset_store().current_version())
     if current.population is not None:
-        st.info(t(f"当前人口分布：{as_text(current.population_origin)}",
-                  f"Where residents live now: {as_text(current.population_origin)}"))
+        st.caption(t(f"当前人口分布：{_origin(current.population_origin)}",
+                     f"Where residents live now: {_origin(current.population_origin)}"))
         if st.button(t("不用人口图层（按街道人口平均分布）",
                        "Drop the population layer (spread each street's population)"),
                      key="pop_drop"):
@@ -150,8 +155,8 @@ def network_panel() -> None:
     """Upload a walking network; use it, or go back to straight lines."""
     current = load_dataset_version(dataset_store().current_version())
     if current.network is not None:
-        st.info(t(f"当前步行路网：{as_text(current.network_origin)}",
-                  f"Walking network now: {as_text(current.network_origin)}"))
+        st.caption(t(f"当前步行路网：{_origin(current.network_origin)}",
+                     f"Walking network now: {_origin(current.network_origin)}"))
         if st.button(t("不用路网（直线距离）", "Drop the network (straight lines)"),
                      key="net_drop"):
             _store(with_network(current, None, origin=""), before=current,

@@ -67,8 +67,11 @@ def page_header(title: str, caption: str = "") -> Principal:
 
 
 def _part_label(part: str) -> str:
-    if part == "boundaries":
-        return t("街道边界与人口", "street boundaries and population")
+    fixed = {"boundaries": ("街道边界与人口", "street boundaries and population"),
+             "population": ("居住人口分布", "where residents live"),
+             "network": ("步行路网", "walking network")}
+    if part in fixed:
+        return t(*fixed[part])
     return category_label(load_inputs()[0], part)
 
 

@@ -158,10 +158,13 @@ def with_facilities(dataset: Dataset, imported: gpd.GeoDataFrame, *, mode: str,
 
 
 def with_boundaries(dataset: Dataset, streets: gpd.GeoDataFrame, *, origin: str) -> Dataset:
-    """``dataset`` with its streets replaced by ``streets`` (normalised boundaries)."""
+    """``dataset`` with its streets replaced by ``streets`` (normalised boundaries); the demo's
+    residential areas go with the demo streets (the new boundaries' populations count then),
+    an imported population layer stays."""
     if len(streets) == 0:
         raise InputError("no streets: there is nothing to import")
-    return replace(dataset, streets=streets, boundaries_origin=origin)
+    new = replace(dataset, streets=streets, boundaries_origin=origin)
+    return with_population(new, None, origin="") if dataset.population_origin == DEMO else new
 
 
 def with_population(dataset: Dataset, layer: PopulationLayer | None, *, origin: str) -> Dataset:

@@ -134,7 +134,8 @@ def test_a_gcj02_market_list_is_checked_and_replaces_the_demo_markets(page):
     others = stored.facilities[stored.facilities["category"] != "market"]
     assert len(others) == int((demo["category"] != "market").sum())
     assert stored.facility_origins["market"][0].startswith("菜场.csv (")
-    assert stored.demo_parts == ["boundaries", "charger", "sports", "canteen", "parking"]
+    assert stored.demo_parts == ["boundaries", "population", "network", "charger", "sports",
+                                 "canteen", "parking"]
     [version] = DatasetStore(config.DATASET_DB).versions()
     assert version.summary["categories"]["market"] == {
         "before": int((demo["category"] == "market").sum()), "after": 3, "added": 3,

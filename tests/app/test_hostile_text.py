@@ -63,7 +63,8 @@ def test_overview_shows_the_label_as_text(hostile):
     assert at.metric[1].label == as_text(LABEL)
     assert at.subheader[2].value == f"覆盖地图：{as_text(LABEL)}"
     assert at.subheader[3].value == f"各街道覆盖：{as_text(LABEL)}"
-    parts = as_text(f"充电桩、{LABEL}、体育场馆、长者食堂、公共停车场")
+    # the demo's residential areas went with the demo streets; its walking network stays
+    parts = as_text(f"步行路网、充电桩、{LABEL}、体育场馆、长者食堂、公共停车场")
     assert at.warning[0].value == f"以下部分仍为演示数据（示意，非官方）：{parts}。"
     assert at.sidebar.caption[-1].value == f"服务半径 500 米。{as_text(SOURCE)}"
     _no_raw_markdown(at)
