@@ -11,7 +11,14 @@ import pytest
 import shapely
 
 from geo.data.io import read_demo, read_targets
-from geo.model.config import DATA_DIR, DEMO_BOUNDARIES, DEMO_FACILITY_FILES, METRIC_CRS
+from geo.model.config import (
+    DATA_DIR,
+    DEMO_BOUNDARIES,
+    DEMO_FACILITY_FILES,
+    DEMO_NETWORK,
+    DEMO_POPULATION,
+    METRIC_CRS,
+)
 from tests.conftest import ROOT
 
 CODES = {
@@ -87,7 +94,41 @@ def test_the_generator_rebuilds_the_shipped_files_exactly(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_demo_data.py"),
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    shipped = [DEMO_BOUNDARIES, *DEMO_FACILITY_FILES.values()]
+    shipped = [DEMO_BOUNDARIES, *DEMO_FACILITY_FILES.values(), DEMO_POPULATION, DEMO_NETWORK]
     for path in shipped:
         rebuilt = tmp_path / path.relative_to(DATA_DIR)
         assert filecmp.cmp(rebuilt, path, shallow=False), f"{path.name} differs from the generator"
+
+
+def test_the_demo_residents_live_in_their_streets_and_walks_meet_barriers():
+    """The residential areas hold each street's demo population exactly, say they are demo,
+    leave the airport empty; the walking network makes walks longer than straight lines
+    across the rail corridor and the river."""
+    import numpy as np
+
+    from geo.data.dataset_store import embedded_demo
+    from geo.data.io import read_targets
+    from geo.engine.coverage import compute_coverage
+
+    areas = json.loads(DEMO_POPULATION.read_text(encoding="utf-8"))["features"]
+    assert all(a["properties"]["source"].startswith("demo:") for a in areas)
+    assert all("演示" in a["properties"]["name"] for a in areas)
+    targets = read_targets()
+    demo = embedded_demo(targets)
+    by_street = {}
+    for area in areas:
+        code = area["properties"]["street"]
+        by_street[code] = by_street.get(code, 0) + area["properties"]["population"]
+    assert by_street == dict(zip(demo.streets["code"], demo.streets["population"].astype(int),
+                                 strict=True))
+    result = compute_coverage(demo.streets, demo.facilities, targets, resolution=10,
+                              network=demo.network, population=demo.population)
+    straight = compute_coverage(demo.streets, demo.facilities, targets, resolution=10)
+    walk = result.cell_coverage["distance_m"].to_numpy()
+    line = straight.cell_coverage["distance_m"].to_numpy()
+    finite = np.isfinite(walk)
+    assert (walk[finite] >= line[finite] - 1e-6).all()
+    assert np.median(walk[finite] / np.maximum(line[finite], 1.0)) > 1.15  # streets and barriers
+    assert result.unreachable_cells > 0  # the airport is closed to walkers
+    airport = result.cells[result.population.residents == 0]
+    assert len(airport) > result.unreachable_cells  # and nobody lives there, nor in parks
