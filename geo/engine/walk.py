@@ -64,25 +64,32 @@ def node_distances(network: WalkingNetwork, sources: Snap, *, limit: float = np.
     position.
     """
     src, node, walked = source_arcs(network, sources)
-    return seeded_distances(network.arcs, network.n_nodes, src, node, walked, limit=limit)
+    return seeded_distances(network.arcs, network.n_nodes, src, node, walked, limit=limit,
+                            indptr=network.adjacency.indptr)
 
 
 def seeded_distances(arcs: tuple[np.ndarray, np.ndarray, np.ndarray], n: int,
                      src: np.ndarray, node: np.ndarray, walked: np.ndarray, *,
-                     limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+                     limit: float = np.inf, indptr: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Shortest walks over ``n`` nodes joined by ``arcs`` (from, to, metres; both directions
-    listed) from seeds: seed ``i`` arrives at ``node[i]`` having walked ``walked[i]`` metres on
-    behalf of source ``src[i]``. Returns (distance, source) per node, inf and -1 where no seed
-    reaches within ``limit``; ties to the lowest source."""
+    listed, sorted by ``from``; ``indptr``: where each node's arcs start, when known) from
+    seeds: seed ``i`` arrives at ``node[i]`` having walked ``walked[i]`` metres on behalf of
+    source ``src[i]``. Returns (distance, source) per node, inf and -1 where no seed reaches
+    within ``limit``; ties to the lowest source."""
     if len(src) == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
     src, node, walked = _shortest_seeds(src, node, walked)
     virtual, src_of = np.unique(src, return_inverse=True)
     k = len(virtual)
     row, col, data = arcs
-    graph = sp.csr_array((np.concatenate([data, walked]),
-                          (np.concatenate([row, n + src_of]), np.concatenate([col, node]))),
-                         shape=(n + k, n + k))
+    if indptr is None:
+        indptr = np.searchsorted(row, np.arange(n + 1))
+    # one virtual node a source, after the nodes: the arcs' CSR rows, then the seeds' (sorted
+    # by source), with no sorting of the arcs
+    seeds_end = len(row) + np.searchsorted(src_of, np.arange(k), side="right")
+    graph = sp.csr_array((np.concatenate([data, walked]), np.concatenate([col, node]),
+                          np.concatenate([indptr, seeds_end])), shape=(n + k, n + k))
     distance, _, reached_by = dijkstra(graph, directed=True, indices=n + np.arange(k),
                                        min_only=True, return_predecessors=True, limit=limit)
     distance = distance[:n]
@@ -104,11 +111,15 @@ def first_of_ties(arcs: tuple[np.ndarray, np.ndarray, np.ndarray], distance: np.
     np.minimum.at(rank, node[tight_source], src[tight_source])
     row, col, data = arcs
     tight = np.isfinite(distance[row]) & (distance[row] + data == distance[col])
-    if not tight.any():
+    tails, heads = row[tight], col[tight]
+    start = rank[tails]
+    lower = start < rank[heads]  # the first push, along every tight arc at once
+    if not lower.any():
         return rank
-    chains = sp.csr_array((np.ones(int(tight.sum()), dtype=np.int8), (row[tight], col[tight])),
+    np.minimum.at(rank, heads[lower], start[lower])
+    chains = sp.csr_array((np.ones(len(tails), dtype=np.int8), (tails, heads)),
                           shape=(len(rank), len(rank)))
-    frontier = np.unique(row[tight])
+    frontier = np.unique(heads[lower])
     while frontier.size:
         out = chains[frontier]
         start = np.repeat(rank[frontier], np.diff(out.indptr))
