@@ -129,7 +129,7 @@ def explorer_map(view: MapView, *, streets: gpd.GeoDataFrame, facilities: gpd.Ge
         With more cells than this (default :data:`MAP_CELL_LIMIT`), the coverage and gaps are
         drawn merged by street and distance band (:func:`layers.folium_layers.merged_cells`).
     reach
-        Each facility's reach within the radius (see ``geo.plan.isochrones.isochrones``),
+        Each facility's reach within the radius (see ``geo.plan.reach.isochrones``),
         EPSG:4326: a layer switched off at first.
 
     Raises

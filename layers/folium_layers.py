@@ -341,7 +341,7 @@ def change_layer(cells: gpd.GeoDataFrame, *, name: str) -> folium.FeatureGroup:
 def isochrone_layer(outlines: gpd.GeoDataFrame, *, name: str, colour: str,
                     aliases: tuple[str, str, str] = ("设施", "网格数", "面积 km²"),
                     show: bool = False) -> folium.FeatureGroup:
-    """Each facility's reach within the radius (see :func:`geo.plan.isochrones.isochrones`)
+    """Each facility's reach within the radius (see :func:`geo.plan.reach.isochrones`)
     outlined in ``colour``, with a tooltip (name, cells, km²); HTML-escaped text."""
     group = folium.FeatureGroup(name=html_text(name), show=show)
     facilities = outlines[(outlines["scope"] == "facility") & ~outlines.geometry.is_empty]

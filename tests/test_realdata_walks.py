@@ -23,8 +23,8 @@ from geo.data.schema import normalize_facilities
 from geo.engine.coverage import compute_coverage
 from geo.engine.hexgrid import street_grid
 from geo.model.config import METRIC_CRS, STORAGE_CRS
-from geo.plan.isochrones import isochrones
 from geo.plan.json_output import coverage_to_dict
+from geo.plan.reach import isochrones
 from tests.cli_helpers import run_cli
 from tests.conftest import shared_file
 

@@ -19,7 +19,7 @@ from geo.engine.coverage import compute_coverage
 from geo.engine.result import CoverageResult
 from geo.model import config
 from geo.model.targets import Targets
-from geo.plan.isochrones import isochrones
+from geo.plan.reach import isochrones
 from geo.plan.tables import category_cells
 from layers.explorer import MapView, explorer_map
 from layers.offline import standalone_html
@@ -137,7 +137,7 @@ def _isochrones(resolution: int, category: str, version: Version) -> gpd.GeoData
 
 def load_isochrones(resolution: int, category: str) -> gpd.GeoDataFrame:
     """Each facility's reach within its category's radius, and the category's, for the map and
-    the GeoJSON export (see :func:`geo.plan.isochrones.isochrones`)."""
+    the GeoJSON export (see :func:`geo.plan.reach.isochrones`)."""
     return _isochrones(resolution, category, current_version())
 
 

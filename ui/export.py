@@ -12,7 +12,7 @@ import streamlit as st
 from geo.data.audit import checked
 from geo.data.export_io import write_geojson
 from geo.model.access import Action, Principal, Refused, refusal
-from geo.plan.isochrones import isochrones
+from geo.plan.reach import isochrones
 from layers.fonts import MissingFontError
 from layers.report import FORMATS, ReportInputs, category_map_png, write_reports
 from ui.auth import audit_log, principal
@@ -42,7 +42,7 @@ def _files(inputs: ReportInputs, *, codes: list[str], formats: list[str], dpi: i
 
 def _reach_geojson(inputs: ReportInputs, category: str) -> bytes:
     """Each facility's reach within the radius of ``category``, and the category's, as
-    GeoJSON (see :func:`geo.plan.isochrones.isochrones`)."""
+    GeoJSON (see :func:`geo.plan.reach.isochrones`)."""
     with tempfile.TemporaryDirectory(prefix="changning-export-") as folder:
         path = Path(folder) / "reach.geojson"
         write_geojson(isochrones(inputs.result, inputs.facilities, category=category), path)

@@ -272,7 +272,7 @@ def walks_within(network: WalkingNetwork, sources: Snap, targets: Snap, *,
         return sp.csr_array(shape, dtype=bool)
     n = network.n_nodes
     by_edge = cells_by_edge(network, targets)
-    chunk = max(1, int(2e7 // max(n, 1)) // 2)
+    chunk = max(1, int(1e7 // max(n, 1)) // 2)  # two rows of n walks a source: ~80 MB
     rows, cols = [], []
     for start in range(0, len(on), chunk):
         part = on[start:start + chunk]

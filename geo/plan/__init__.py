@@ -13,7 +13,7 @@ from geo._lazy import lazy_api
 
 #: Module → the public names it defines.
 _MODULES = {
-    "isochrones": (
+    "reach": (
         "ISOCHRONE_COLUMNS",
         "isochrones",
     ),
@@ -23,10 +23,12 @@ _MODULES = {
         "share_words",
     ),
     "compare": (
+        "GAIN_COLUMNS",
         "changed_cells",
         "compare_streets",
         "newly_covered_total",
         "side_by_side",
+        "gain_columns",
     ),
     "export": (
         "CELL_COLUMNS",

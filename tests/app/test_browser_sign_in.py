@@ -212,6 +212,8 @@ def test_local_accounts_wrong_password_lock_and_expiry(page, local_app):
     assert _title(page) == SIGN_IN_TITLE
 
     _local_sign_in(page, url, "planner", PASSWORD)
+    # the sign-in's rerun may start after _local_sign_in's short wait on a loaded machine
+    page.get_by_role("heading", name=OVERVIEW).wait_for(timeout=60_000)
     assert _title(page) == OVERVIEW
     page.wait_for_timeout(13_000)  # the session (12 s) expires
     page.get_by_test_id("stSidebarNav").get_by_text("目标与数据", exact=True).click()

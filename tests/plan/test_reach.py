@@ -14,7 +14,7 @@ from geo.engine.hexgrid import cell_areas_km2, cells_outline
 from geo.engine.network import build_network
 from geo.engine.walk import network_nearest
 from geo.model.errors import InputError
-from geo.plan.isochrones import ISOCHRONE_COLUMNS, isochrones
+from geo.plan.reach import ISOCHRONE_COLUMNS, isochrones
 from tests.conftest import ORIGIN_X, ORIGIN_Y, facility_frame
 
 
