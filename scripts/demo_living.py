@@ -4,10 +4,11 @@ all approximate and labelled demo. Part of :mod:`make_demo_data`; no outside dat
 - Walking network: a street grid about 180 m apart (jittered, fixed seed) over the district,
   with real barriers drawn by hand: a rail corridor and a river that only a few streets cross,
   an expressway crossable only at its junctions, and the airport closed to walkers.
-- Residential areas: the blocks between those streets, inside each street (街道), leaving the
-  airport, the rail corridor, the river, the expressway, parks and industrial land empty; each
-  street's demo population shared among its blocks (whole residents, summing exactly), with a
-  count of residents aged 60 and over.
+- Residential compounds: one point inside each block between those streets, inside each street
+  (街道), leaving the airport, the rail corridor, the river, the expressway, parks and
+  industrial land empty; each street's demo population shared among its compounds (whole
+  residents, summing exactly, weighted by the block's area), with a count aged 60 and over.
+  Points, not block outlines: few coordinates, none of them anyone else's.
 """
 
 from __future__ import annotations
@@ -110,9 +111,9 @@ def _cut_by_barriers(lines: list[LineString]) -> list[LineString]:
 
 
 def build_areas(polygons: Sequence[Polygon], grid: list[LineString]) -> list[dict]:
-    """The residential areas: per street, the blocks of the street ``grid`` (metres), minus
-    land where nobody lives, with whole residents summing to the street's population and a
-    count aged 60+."""
+    """The residential compounds: per street, a point inside each block of the street ``grid``
+    (metres) minus land where nobody lives, with whole residents summing to the street's
+    population and a count aged 60+."""
     rng = np.random.default_rng(SEED + 1)
     blocks = list(shapely.polygonize(grid).geoms)
     closed = _closed_land()
@@ -132,7 +133,7 @@ def build_areas(polygons: Sequence[Polygon], grid: list[LineString]) -> list[dic
                           "name": f"示意小区 {street.short}{n}（演示）",
                           "population": int(people),
                           "elderly": round(people * aged * rng.uniform(0.8, 1.2)),
-                          "geometry": piece})
+                          "geometry": piece.representative_point()})
     return areas
 
 
@@ -172,7 +173,7 @@ def write_network(path: Path, lines: list[LineString]) -> None:
 
 
 def write_areas(path: Path, areas: list[dict]) -> None:
-    """The residential areas as an RFC 7946 FeatureCollection, one feature a line."""
+    """The residential compounds as an RFC 7946 FeatureCollection of points, one a line."""
     rows = []
     for area in areas:
         shape = round_coords(to_wgs84(area["geometry"]))

@@ -94,7 +94,8 @@ def test_the_page_shows_the_demo_as_version_0(page):
     _, demo = read_demo(read_targets())
     demo_data = embedded_demo(read_targets())
     assert list(table.iloc[:, 1]) == [10, *demo["category"].value_counts(sort=False),
-                                      len(demo_data.population.polygons),
+                                      len(demo_data.population.polygons)
+                                      + len(demo_data.population.points),
                                       demo_data.network.n_edges]
     assert set(table.iloc[:, 2]) == {"演示数据"}
     assert "当前版本：0" in [c.value for c in page.caption]
